@@ -9,7 +9,7 @@ namespace NA64.Hardware.Tests.Transport;
 /// </summary>
 public sealed class PseudoTerminalTests
 {
-    private static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task A_line_goes_both_ways_between_SerialEndpoint_on_the_slave_and_the_master()
