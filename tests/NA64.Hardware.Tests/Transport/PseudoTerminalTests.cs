@@ -59,6 +59,17 @@ public sealed class PseudoTerminalTests
     }
 
     [Fact]
+    public async Task What_the_device_sent_while_no_client_listened_is_not_read_by_the_next_client()
+    {
+        using var pty = PseudoTerminal.Open();
+        await pty.Master.WriteAsync("#BD:00,CMD:OK,VAL:stale\r\n"u8.ToArray());
+        var endpoint = new SerialEndpoint(new SerialSettings(pty.SlavePath));
+        await using var client = await endpoint.OpenAsync(CancellationToken.None);
+        await pty.Master.WriteAsync("fresh"u8.ToArray());
+        Assert.Equal("fresh"u8.ToArray(), await ReadExactlyAsync(client, 5));
+    }
+
+    [Fact]
     public async Task A_pending_master_read_is_cancellable_and_ends_at_dispose()
     {
         var pty = PseudoTerminal.Open();
