@@ -2,6 +2,17 @@ using NA64.Hardware.Hv;
 
 namespace NA64.Simulators.Hv.CaenN1470;
 
+/// <summary>The numeric channel settings (the SET parameters with a number).</summary>
+internal enum CaenSetting
+{
+    VSet,
+    ISet,
+    MaxV,
+    RampUp,
+    RampDown,
+    Trip,
+}
+
 /// <summary>
 /// One HV channel of a <see cref="CaenN1470BoardModel"/>: setpoints, output voltage, load current, trip timer
 /// and latched flags. Every read first integrates the physics up to the present simulated time.
@@ -57,6 +68,8 @@ public sealed class CaenN1470Channel
 
     public int Index { get; }
 
+    internal CaenN1470BoardModel Board => _board;
+
     /// <summary>POL: '+' or '-', a hardware setting.</summary>
     public char Polarity { get; }
 
@@ -99,21 +112,65 @@ public sealed class CaenN1470Channel
     public HvChannelStatus Status => Read(StatusLocked);
 
     /// <summary>VSET; false if outside VMIN..VMAX, or above MAXV with <see cref="CaenMaxVoltageBehaviour.RejectSetpoint"/>.</summary>
-    public bool TrySetVSet(double volts)
+    public bool TrySetVSet(double volts) => TrySet(CaenSetting.VSet, volts);
+
+    /// <summary>ISET, µA; false if outside IMIN..IMAX.</summary>
+    public bool TrySetISet(double microamps) => TrySet(CaenSetting.ISet, microamps);
+
+    /// <summary>MAXV, V; false if outside MVMIN..MVMAX.</summary>
+    public bool TrySetMaxV(double volts) => TrySet(CaenSetting.MaxV, volts);
+
+    /// <summary>RUP, V/s; false if outside RUPMIN..RUPMAX.</summary>
+    public bool TrySetRampUp(double voltsPerSecond) => TrySet(CaenSetting.RampUp, voltsPerSecond);
+
+    /// <summary>RDW, V/s; false if outside RDWMIN..RDWMAX.</summary>
+    public bool TrySetRampDown(double voltsPerSecond) => TrySet(CaenSetting.RampDown, voltsPerSecond);
+
+    /// <summary>TRIP, s; false if outside TRIPMIN..TRIPMAX.</summary>
+    public bool TrySetTripTime(double seconds) => TrySet(CaenSetting.Trip, seconds);
+
+    /// <summary>True if <see cref="TrySet"/> would accept the value now (lets a CH = N SET be all or nothing).</summary>
+    internal bool Accepts(CaenSetting setting, double value)
     {
         var p = _board.Personality;
-        return TryWrite(() => p.Voltage.Contains(volts) && (p.MaxVoltageBehaviour == CaenMaxVoltageBehaviour.ClipOutput || volts <= _maxv), () => _vset = volts);
+        lock (_board.Gate)
+        {
+            return setting switch
+            {
+                CaenSetting.VSet => p.Voltage.Contains(value) && (p.MaxVoltageBehaviour == CaenMaxVoltageBehaviour.ClipOutput || value <= _maxv),
+                CaenSetting.ISet => p.Current.Contains(value),
+                CaenSetting.MaxV => p.MaxVoltage.Contains(value),
+                CaenSetting.RampUp => p.RampUp.Contains(value),
+                CaenSetting.RampDown => p.RampDown.Contains(value),
+                CaenSetting.Trip => p.Trip.Contains(value),
+                _ => throw new ArgumentOutOfRangeException(nameof(setting), setting, "unknown setting"),
+            };
+        }
     }
 
-    public bool TrySetISet(double microamps) => TryWrite(() => _board.Personality.Current.Contains(microamps), () => _iset = microamps);
+    internal bool TrySet(CaenSetting setting, double value)
+    {
+        lock (_board.Gate)
+        {
+            if (!Accepts(setting, value))
+            {
+                return false;
+            }
 
-    public bool TrySetMaxV(double volts) => TryWrite(() => _board.Personality.MaxVoltage.Contains(volts), () => _maxv = volts);
+            _board.AdvanceLocked();
+            switch (setting)
+            {
+                case CaenSetting.VSet: _vset = value; break;
+                case CaenSetting.ISet: _iset = value; break;
+                case CaenSetting.MaxV: _maxv = value; break;
+                case CaenSetting.RampUp: _rampUp = value; break;
+                case CaenSetting.RampDown: _rampDown = value; break;
+                case CaenSetting.Trip: _trip = value; break;
+            }
 
-    public bool TrySetRampUp(double voltsPerSecond) => TryWrite(() => _board.Personality.RampUp.Contains(voltsPerSecond), () => _rampUp = voltsPerSecond);
-
-    public bool TrySetRampDown(double voltsPerSecond) => TryWrite(() => _board.Personality.RampDown.Contains(voltsPerSecond), () => _rampDown = voltsPerSecond);
-
-    public bool TrySetTripTime(double seconds) => TryWrite(() => _board.Personality.Trip.Contains(seconds), () => _trip = seconds);
+            return true;
+        }
+    }
 
     public void SetPowerDown(CaenPowerDownMode mode) => Write(() => _powerDown = mode);
 
@@ -372,21 +429,6 @@ public sealed class CaenN1470Channel
         {
             _board.AdvanceLocked();
             write();
-        }
-    }
-
-    private bool TryWrite(Func<bool> valid, Action write)
-    {
-        lock (_board.Gate)
-        {
-            if (!valid())
-            {
-                return false;
-            }
-
-            _board.AdvanceLocked();
-            write();
-            return true;
         }
     }
 }
