@@ -247,20 +247,22 @@ public sealed class CaenN1470Channel
 
     /// <summary>
     /// Integrates the channel up to <paramref name="now"/> (seconds since the board origin). Steps end exactly
-    /// at a ramp end, a spill edge and the trip expiry, and are never longer than the personality's maximum.
+    /// at a ramp end, a spill edge and the trip expiry; while ramping they are no longer than the personality's maximum.
     /// </summary>
     internal void IntegrateLocked(double now)
     {
         var maxStep = _board.Personality.MaxIntegrationStep.TotalSeconds;
         while (_t < now)
         {
-            var dt = Math.Min(now - _t, maxStep);
+            // Between spill edges a channel that is not ramping draws a constant current, so it can jump;
+            // while ramping the current changes continuously and small steps find the OVC onset.
+            var dt = now - _t;
             var target = TargetLocked();
             var gap = target - _volts;
             var rate = gap > 0 ? _rampUp : _rampDown;
             if (Math.Abs(gap) > Epsilon)
             {
-                dt = Math.Min(dt, Math.Abs(gap) / rate);
+                dt = Math.Min(dt, Math.Min(maxStep, Math.Abs(gap) / rate));
             }
 
             dt = Math.Min(dt, _board.Spill.TimeToNextEdge(_t));

@@ -200,34 +200,30 @@ public sealed record SpillCycle(TimeSpan BeamOn, TimeSpan Period, TimeSpan First
     /// <summary>True when <paramref name="seconds"/> after the board's origin lies inside a spill.</summary>
     public bool InSpill(double seconds)
     {
-        var phase = Phase(seconds);
-        return phase >= 0 && phase < BeamOn.TotalSeconds;
+        var phase = PhaseTicks(seconds);
+        return phase >= 0 && phase < BeamOn.Ticks;
     }
 
     /// <summary>Seconds from <paramref name="seconds"/> to the next spill start or end (always &gt; 0).</summary>
     public double TimeToNextEdge(double seconds)
     {
-        var start = FirstSpillStart.TotalSeconds;
-        if (seconds < start)
+        var now = ToTicks(seconds);
+        if (now < FirstSpillStart.Ticks)
         {
-            return start - seconds;
+            return (FirstSpillStart.Ticks - now) / (double)TimeSpan.TicksPerSecond;
         }
 
-        var phase = Phase(seconds);
-        var on = BeamOn.TotalSeconds;
-        var next = phase < on ? on - phase : Period.TotalSeconds - phase;
-        return next > 0 ? next : Period.TotalSeconds;
+        var phase = PhaseTicks(seconds);
+        var next = phase < BeamOn.Ticks ? BeamOn.Ticks - phase : Period.Ticks - phase;
+        return (next > 0 ? next : Period.Ticks) / (double)TimeSpan.TicksPerSecond;
     }
 
-    private double Phase(double seconds)
-    {
-        var since = seconds - FirstSpillStart.TotalSeconds;
-        if (since < 0)
-        {
-            return -1;
-        }
+    // Whole ticks, so that a spill edge lands exactly where the clock says and not 1e-15 s before it.
+    private static long ToTicks(double seconds) => (long)Math.Round(seconds * TimeSpan.TicksPerSecond);
 
-        var period = Period.TotalSeconds;
-        return since - (Math.Floor(since / period) * period);
+    private long PhaseTicks(double seconds)
+    {
+        var since = ToTicks(seconds) - FirstSpillStart.Ticks;
+        return since < 0 ? -1 : since % Period.Ticks;
     }
 }
