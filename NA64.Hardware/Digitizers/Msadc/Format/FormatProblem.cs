@@ -34,8 +34,9 @@ public enum FormatProblemKind
     EquipmentSizeNotMultipleOf4,
     EquipmentOverrun,
     EquipmentSlinkSizeMismatch,
-    EquipmentWalkMismatch,
     UnknownEventType,
+    SubEventHeaderDiffers,
+    SubEventSize,
 }
 
 /// <summary>
