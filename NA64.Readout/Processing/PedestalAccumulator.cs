@@ -158,26 +158,32 @@ public sealed class PedestalAccumulator
         for (int iter = 0; iter < _options.MaxIterations; iter++)
         {
             // Window at least ±1 bin so an all-in-one-bin path still gives mean = that bin, σ = 0.
+            // Bin i stands for [i − 0.5, i + 0.5); edge bins count with the fraction inside the window,
+            // so the window stays symmetric about the mean and the clipped mean is not pulled towards
+            // the nearer integer edge.
             double width = Math.Max(k * sigma, 1.0);
-            int lo = Math.Max(0, (int)Math.Ceiling(mean - width));
-            int hi = Math.Min(Bins - 1, (int)Math.Floor(mean + width));
-            long m = 0;
-            double sum = 0, sum2 = 0;
+            double from = mean - width, to = mean + width;
+            int lo = Math.Max(0, (int)Math.Floor(from + 0.5));
+            int hi = Math.Min(Bins - 1, (int)Math.Floor(to + 0.5));
+            double m = 0, sum = 0, sum2 = 0;
             for (int i = lo; i <= hi; i++)
             {
-                m += h[i];
-                sum += (double)h[i] * i;
+                double w = Math.Min(i + 0.5, to) - Math.Max(i - 0.5, from);
+                if (w <= 0) continue;
+                m += w * h[i];
+                sum += w * h[i] * i;
             }
-            if (m == 0) break;
+            if (m <= 0) break;
             double newMean = sum / m;
             for (int i = lo; i <= hi; i++)
             {
+                double w = Math.Min(i + 0.5, to) - Math.Max(i - 0.5, from);
+                if (w <= 0) continue;
                 double d = i - newMean;
-                sum2 += h[i] * d * d;
+                sum2 += w * h[i] * d * d;
             }
             double rms = m > 1 ? Math.Sqrt(sum2 / (m - 1)) : 0.0;
-            // The integer window [lo, hi] covers [lo − 0.5, hi + 0.5] of the continuous variable.
-            double newSigma = rms > 0 ? rms / TruncationFactor(Math.Min(newMean - lo + 0.5, hi + 0.5 - newMean) / rms) : 0.0;
+            double newSigma = rms > 0 ? rms / TruncationFactor(width / rms) : 0.0;
             bool converged = Math.Abs(newMean - mean) < 1e-9 && Math.Abs(newSigma - sigma) < 1e-9;
             mean = newMean;
             sigma = newSigma;
