@@ -28,8 +28,8 @@ public sealed class InMemoryDatagramChannel : IDatagramChannel
     /// <summary>Two connected ends: what one sends, the other receives.</summary>
     public static (InMemoryDatagramChannel Host, InMemoryDatagramChannel Device) CreatePair(string name = "mem")
     {
-        var toDevice = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
-        var toHost = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+        var toDevice = Channel.CreateUnbounded<byte[]>();
+        var toHost = Channel.CreateUnbounded<byte[]>();
         return (new InMemoryDatagramChannel($"mem:{name}/device", toHost, toDevice),
                 new InMemoryDatagramChannel($"mem:{name}/host", toDevice, toHost));
     }
