@@ -61,7 +61,21 @@ public sealed class LineDeviceServer
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        void OnDisconnect(object? sender, EventArgs e) => session.Cancel();
+        var gate = new Lock();
+        var ended = false;
+
+        // A disconnect raised on another thread just as the session ends must not cancel a disposed source.
+        void OnDisconnect(object? sender, EventArgs e)
+        {
+            lock (gate)
+            {
+                if (!ended)
+                {
+                    session.Cancel();
+                }
+            }
+        }
+
         Faults.DisconnectRequested += OnDisconnect;
         try
         {
@@ -74,6 +88,10 @@ public sealed class LineDeviceServer
         finally
         {
             Faults.DisconnectRequested -= OnDisconnect;
+            lock (gate)
+            {
+                ended = true;
+            }
         }
     }
 
