@@ -43,6 +43,18 @@ public sealed class LineTransport : IAsyncDisposable
 
     public LineFraming Framing => _framing;
 
+    /// <summary>True while a stream is open and has not failed (false before the first request and after a disconnect).</summary>
+    public bool IsConnected
+    {
+        get
+        {
+            lock (_connectionLock)
+            {
+                return _connection is { IsDead: false };
+            }
+        }
+    }
+
     public TransportCounters Counters { get; } = new();
 
     /// <summary>
