@@ -193,7 +193,8 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
             }
         }
 
-        return new SinkWriteResult(written, bytes, events.Count - written, DropReason.PublisherQueueFull);
+        var dropped = events.Count - written;
+        return new SinkWriteResult(written, bytes, dropped, dropped == 0 ? DropReason.None : DropReason.PublisherQueueFull);
     }
 
     private int WriteHeader(EventBatch events, int first, int count)
@@ -233,7 +234,7 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
         }
     }
 
-    private void NoteSubscription(byte[] frame)
+    internal void NoteSubscription(byte[] frame)
     {
         // XPUB hands up subscription messages: byte 0 = 1 subscribe / 0 unsubscribe, then the topic.
         if (frame.Length == 0 || frame[0] > 1)
