@@ -20,6 +20,7 @@ public sealed class LineDeviceServer
     private readonly ILogger _log;
     private readonly byte[] _requestTerminator;
     private readonly byte[] _replyTerminator;
+    private long _linesReceived;
 
     /// <param name="baudRate">null: replies go out at once; otherwise bits per second for reply pacing.</param>
     public LineDeviceServer(ILineDevice device, TimeProvider time, LineFaults? faults = null, int? baudRate = null, ILogger? log = null)
@@ -48,6 +49,9 @@ public sealed class LineDeviceServer
     public LineFaults Faults { get; }
 
     public int? BaudRate { get; }
+
+    /// <summary>Request lines received on all connections so far (silent ones included).</summary>
+    public long LinesReceived => Interlocked.Read(ref _linesReceived);
 
     /// <summary>
     /// Serves until the far end closes the stream (returns), <see cref="LineFaults.Disconnect"/> is called
@@ -122,6 +126,7 @@ public sealed class LineDeviceServer
     private async Task<long> HandleLineAsync(Stream stream, string line, long lineFreeAt, CancellationToken ct)
     {
         var received = _time.GetTimestamp();
+        Interlocked.Increment(ref _linesReceived);
         if (Faults.Silent)
         {
             _log.Debug("Silent: ignored {Request}", line);
