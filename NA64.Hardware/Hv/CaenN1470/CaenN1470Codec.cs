@@ -247,6 +247,38 @@ public sealed class CaenN1470Codec
         return readings;
     }
 
+    /// <summary>
+    /// Parses a reply's values as base-10 integers 0..<paramref name="max"/> (STAT, BDALARM, BDNCH, DEC counts),
+    /// checking their number.
+    /// </summary>
+    public static int[] DecodeIntegers(string request, CaenParameter parameter, CaenReply reply, int expectedCount, int max = int.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(reply);
+        if (reply.Values.Count != expectedCount)
+        {
+            throw new DeviceReplyException(
+                $"Reply to '{request}' has {reply.Values.Count} value(s) of {parameter.Mnemonic}, expected {expectedCount}; reply '{reply.RawLine}'",
+                request,
+                reply.RawLine);
+        }
+
+        var values = new int[expectedCount];
+        for (int i = 0; i < expectedCount; i++)
+        {
+            values[i] = ParseInteger(request, parameter, reply.Values[i], reply.RawLine);
+            if (values[i] > max)
+            {
+                throw new DeviceReplyException(
+                    $"Reply to '{request}': {parameter.Mnemonic} = {values[i]} is above {max}; reply '{reply.RawLine}'",
+                    request,
+                    reply.RawLine);
+            }
+        }
+
+        return values;
+    }
+
     /// <summary>Checks one value against a parameter's kind: a base-10 number, one of its keywords, or text.</summary>
     public static CaenReading DecodeValue(string request, CaenParameter parameter, string text, string rawReply)
     {
