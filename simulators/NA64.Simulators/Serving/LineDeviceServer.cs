@@ -57,7 +57,10 @@ public sealed class LineDeviceServer
     /// Serves until the far end closes the stream (returns), <see cref="LineFaults.Disconnect"/> is called
     /// (returns) or <paramref name="cancellationToken"/> is cancelled (throws). The caller owns the stream.
     /// </summary>
-    public async Task ServeAsync(Stream stream, CancellationToken cancellationToken)
+    public Task ServeAsync(Stream stream, CancellationToken cancellationToken) => ServeSessionAsync(stream, cancellationToken);
+
+    /// <summary>Like <see cref="ServeAsync"/>; true when the session ended by a disconnect fault, false at end of stream.</summary>
+    internal async Task<bool> ServeSessionAsync(Stream stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -80,10 +83,12 @@ public sealed class LineDeviceServer
         try
         {
             await ServeLinesAsync(stream, session.Token).ConfigureAwait(false);
+            return false;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _log.Information("Simulated device connection closed by a disconnect fault");
+            return true;
         }
         finally
         {
