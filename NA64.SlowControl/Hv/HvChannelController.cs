@@ -91,10 +91,13 @@ public sealed class HvChannelController
     public HvChannelState State => _machine.State;
     public double TargetVolts => _targetVolts;
 
-    /// <summary>Raised (inside the channel's gate) for every alarm; also logged.</summary>
+    /// <summary>
+    /// Raised for every alarm (also logged). Runs inside the channel's gate: a handler must not wait for a command
+    /// to this channel (queue it instead).
+    /// </summary>
     public event Action<Alarm>? AlarmRaised;
 
-    /// <summary>Raised after every state change, with (from, to).</summary>
+    /// <summary>Raised after every state change, with (from, to); runs inside the channel's gate like <see cref="AlarmRaised"/>.</summary>
     public event Action<HvChannelState, HvChannelState>? StateChanged;
 
     public HvChannelSnapshot Snapshot() => _snapshot;
@@ -361,7 +364,12 @@ public sealed class HvChannelController
     {
         var waiter = new RampWaiter(volts, progress);
         await CommandAsync("SwitchOn", () => _machine.FireAsync(_switchOn, volts), volts, waiter, ct).ConfigureAwait(false);
-        using (ct.Register(() => waiter.Completion.TrySetCanceled(ct)))
+        // Cancelling stops the waiting, not the ramp: the channel keeps going to the VSET already sent.
+        using (ct.Register(() =>
+               {
+                   Interlocked.CompareExchange(ref _ramp, null, waiter);
+                   waiter.Completion.TrySetCanceled(ct);
+               }))
             await waiter.Completion.Task.ConfigureAwait(false);
     }
 

@@ -44,27 +44,27 @@ public class HvBoardPollerTests
         var time = new FakeTimeProvider();
         var board = new Mock<IHvBoard>();
         board.SetupGet(b => b.Name).Returns("B");
-        var polled = 0;
+        using var polls = new SemaphoreSlim(0);
         board.Setup(b => b.PollAsync(It.IsAny<CancellationToken>()))
             .ReturnsAsync(() => Readback((100, 0, HvChannelStatus.None)))
-            .Callback(() => polled++);
+            .Callback(() => polls.Release());
         var controller = new HvChannelController(board.Object, Channel("X", 0, 100), Settings, time);
         var poller = new HvBoardPoller(board.Object, [controller], TimeSpan.FromSeconds(2), time);
         using var cts = new CancellationTokenSource();
 
         var run = poller.RunAsync(cts.Token);
-        await WaitFor(() => Volatile.Read(ref polled) == 1);
+        await NextPoll(polls);                       // first cycle at once
         time.Advance(TimeSpan.FromSeconds(1.9));
-        await Task.Yield();
-        Assert.Equal(1, Volatile.Read(ref polled));
+        Assert.False(polls.Wait(0));                 // not yet one period
         time.Advance(TimeSpan.FromSeconds(0.1));
-        await WaitFor(() => Volatile.Read(ref polled) == 2);
+        await NextPoll(polls);
         time.Advance(TimeSpan.FromSeconds(2));
-        await WaitFor(() => Volatile.Read(ref polled) == 3);
+        await NextPoll(polls);
 
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         Assert.Equal(3, poller.Cycles);
+        Assert.Equal(HvChannelState.Off, controller.State);
     }
 
     [Fact]
@@ -131,11 +131,10 @@ public class HvBoardPollerTests
         Assert.Contains("no channel 3", poller.LastError!.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>Lets the poll loop's continuations run (they are real tasks; only the clock is fake).</summary>
-    private static async Task WaitFor(Func<bool> condition)
-    {
-        for (int i = 0; i < 10_000 && !condition(); i++)
-            await Task.Yield();
-        Assert.True(condition());
-    }
+    /// <summary>
+    /// The poll loop runs on real tasks and only its clock is fake, so the test waits for its continuation;
+    /// the bound only turns a hang into a failure, it is not a timing assertion.
+    /// </summary>
+    private static async Task NextPoll(SemaphoreSlim polls) =>
+        Assert.True(await polls.WaitAsync(TimeSpan.FromSeconds(30)), "poll did not happen");
 }

@@ -407,6 +407,22 @@ public class HvChannelControllerTests
     }
 
     [Fact]
+    public async Task Cancelling_a_ramp_stops_the_wait_not_the_channel()
+    {
+        var k = new HvTestKit();
+        await k.StartOff();
+        using var cts = new CancellationTokenSource();
+        var ramp = k.Controller.RampAsync(565, null, cts.Token);
+
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ramp);
+        k.Board.Verify(b => b.SwitchOffAsync(It.IsAny<int>(), It.IsAny<CancellationToken>()), Times.Never);
+        await k.Feed(565, 565, On);
+        Assert.Equal(HvChannelState.On, k.Controller.State);
+    }
+
+    [Fact]
     public async Task Operator_command_during_recovery_takes_over()
     {
         var k = new HvTestKit();

@@ -237,6 +237,7 @@ public class SetupLoaderTests
     [InlineData("", 1, "file is empty")]
     [InlineData("devices: [\n  - a\n", 2, "(syntax)")]
     [InlineData("- just\n- a list\n", 1, "must be a mapping")]
+    [InlineData("hvController: {}\nhvController: {}\n", 2, "Duplicate key")]
     [InlineData("devices: []\n", 1, "at least one device")]
     [InlineData("hvController: {}\n", 1, "devices: is required")]
     [InlineData("devices:\n  - name: B\n    kind: caen-n1470\n    transport: sim\n    address: 0\n    channels: 3\n", 6, "devices[0].channels = '3': must be a list")]
