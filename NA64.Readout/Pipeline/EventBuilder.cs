@@ -24,8 +24,8 @@ public readonly record struct SourceFragment(int SourceId, int Offset, int Lengt
 /// Writes one complete event (for NA64: a DATE 3.6 event with one equipment per source) from the
 /// fragments of all sources into <paramref name="destination"/> and returns the bytes written.
 /// <paramref name="fragments"/> is in the order of <see cref="EventBuilderOptions.SourceIds"/>.
-/// Throw <see cref="ArgumentException"/> for input it cannot encode: the event is dropped as
-/// <see cref="DropReason.AssemblyError"/>.
+/// An exception (e.g. <see cref="ArgumentException"/> for a burst above 4095) drops that event as
+/// <see cref="DropReason.AssemblyError"/>, logged; the run goes on.
 /// </summary>
 public delegate int EventAssembler(
     in EventMetadata metadata,
@@ -447,8 +447,9 @@ public sealed class EventBuilder : IDisposable
         {
             written = _assembler(e.Metadata, fragmentBytes, e.Fragments, destination);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex)
         {
+            // Whatever the encoder throws costs this one event (counted and logged), not the run.
             _current.CancelAdd();
             _counters.AddDropped(DropReason.AssemblyError);
             _log.Error(ex, "Spill {Spill} event {Event}: assembler refused the fragments", e.Metadata.Spill, e.Metadata.EventInSpill);
