@@ -47,7 +47,10 @@ public sealed record EventBuilderOptions
     /// </summary>
     public int TimeoutEvents { get; init; } = 64;
 
-    /// <summary>Largest number of events waiting for fragments; beyond it the oldest is given up (bounded memory).</summary>
+    /// <summary>
+    /// Largest number of events waiting for fragments; beyond it the oldest is given up. Bounds the
+    /// builder's memory to about MaxOpenEvents x event size while a source is dead.
+    /// </summary>
     public int MaxOpenEvents { get; init; } = 4096;
 
     public MissingSourcePolicy MissingSourcePolicy { get; init; } = MissingSourcePolicy.SkipRestOfSpill;
@@ -98,6 +101,7 @@ public sealed record EventBuilderOptions
 /// </summary>
 public sealed class EventBuilder : IDisposable
 {
+    private const int KeptBuffers = 128;
     private readonly EventBuilderOptions _options;
     private readonly EventAssembler _assembler;
     private readonly ReadoutCounters _counters;
@@ -329,7 +333,12 @@ public sealed class EventBuilder : IDisposable
             _byKey.Remove(e.Key);
             _resolvedUpTo = e.Key;
             _anyResolved = true;
-            _freeEvents.Push(e);   // keeps its buffer: the next event reuses it without renting
+            if (_freeEvents.Count >= KeptBuffers)
+            {
+                e.ReleaseBuffer();   // after a burst of open events (a dead source) give the memory back
+            }
+
+            _freeEvents.Push(e);     // keeps its buffer: the next event reuses it without renting
         }
 
         // Compact the sorted list once the resolved prefix dominates, so it never grows without bound.
