@@ -5,7 +5,7 @@ using NA64.Hardware.Transport;
 using NA64.Simulators.Clock;
 using NA64.Simulators.Hv.CaenN1470;
 using NA64.Simulators.Serving;
-using NA64.Simulators.Tests.Serving;
+using NA64.Simulators.Tests.Hv.CaenN1470.LineServing;
 
 namespace NA64.Simulators.Tests.Hv.CaenN1470;
 
