@@ -402,4 +402,21 @@ public class CaenN1470WireTests
                 || (reply.StartsWith("#BD:00,", StringComparison.Ordinal) && !reply.Contains('\r', StringComparison.Ordinal) && !reply.Contains('\n', StringComparison.Ordinal));
         }).QuickCheckThrowOnFailure();
     }
+
+    [Fact]
+    public void EverySetpointWithinResolutionReadsBackZeroPadded()
+    {
+        var t = new CaenTestBoard();
+        var tenths = Gen.Choose(0, 80000);
+        Prop.ForAll(tenths.ToArbitrary(), v =>
+        {
+            var volts = v / 10.0;
+            var text = volts.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+            var set = t.Ask($"$BD:00,CMD:SET,CH:2,PAR:VSET,VAL:{text}");
+            var mon = t.Ask("$BD:00,CMD:MON,CH:2,PAR:VSET");
+            return set == "#BD:00,CMD:OK"
+                && mon == "#BD:00,CMD:OK,VAL:" + volts.ToString("0000.0", System.Globalization.CultureInfo.InvariantCulture)
+                && mon.Length >= "#BD:00,CMD:OK,VAL:0000.0".Length;
+        }).QuickCheckThrowOnFailure();
+    }
 }

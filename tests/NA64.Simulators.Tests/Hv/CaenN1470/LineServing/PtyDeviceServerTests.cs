@@ -1,8 +1,7 @@
 using NA64.Hardware.Transport;
 using NA64.Simulators.Serving;
-using NA64.Simulators.Tests.Hv.CaenN1470;
 
-namespace NA64.Simulators.Tests.Serving;
+namespace NA64.Simulators.Tests.Hv.CaenN1470.LineServing;
 
 /// <summary>A simulated board on a real pseudo-terminal, reached through System.IO.Ports and the real line transport.</summary>
 public class PtyDeviceServerTests
