@@ -22,7 +22,7 @@ public static class SadcDecoder
     /// Decodes a fragment given as bytes (little-endian words). <paramref name="expectedEventNumber"/> is the DATE
     /// nbInBurst the S-Link event_number must equal; <paramref name="baseOffset"/> is added to every reported offset.
     /// </summary>
-    public static SadcSourceResult Decode(ReadOnlySpan<byte> fragment, SadcEventData output, int expectedEventNumber = AnyEventNumber, long baseOffset = 0)
+    public static SadcSourceResult Decode(ReadOnlySpan<byte> fragment, SadcEventData output, int expectedEventNumber = AnyEventNumber, long baseOffset = 0, int expectedBurst = AnyEventNumber)
     {
         ArgumentNullException.ThrowIfNull(output);
         if ((fragment.Length & 3) != 0)
@@ -37,7 +37,7 @@ public static class SadcDecoder
 
         if (BitConverter.IsLittleEndian)
         {
-            return Decode(MemoryMarshal.Cast<byte, uint>(fragment), output, expectedEventNumber, baseOffset);
+            return Decode(MemoryMarshal.Cast<byte, uint>(fragment), output, expectedEventNumber, baseOffset, expectedBurst);
         }
 
         uint[] words = new uint[fragment.Length / 4];
@@ -46,11 +46,14 @@ public static class SadcDecoder
             words[i] = BinaryPrimitives.ReadUInt32LittleEndian(fragment[(i * 4)..]);
         }
 
-        return Decode(words, output, expectedEventNumber, baseOffset);
+        return Decode(words, output, expectedEventNumber, baseOffset, expectedBurst);
     }
 
-    /// <summary>Decodes a fragment given as 32-bit words (host order).</summary>
-    public static SadcSourceResult Decode(ReadOnlySpan<uint> words, SadcEventData output, int expectedEventNumber = AnyEventNumber, long baseOffset = 0)
+    /// <summary>
+    /// Decodes a fragment given as 32-bit words (host order). <paramref name="expectedBurst"/> is the DATE burst; the 11-bit
+    /// S-Link spill_number is compared with it modulo 2048 (data-formats §9.3; DDD does not check it, so data are kept).
+    /// </summary>
+    public static SadcSourceResult Decode(ReadOnlySpan<uint> words, SadcEventData output, int expectedEventNumber = AnyEventNumber, long baseOffset = 0, int expectedBurst = AnyEventNumber)
     {
         ArgumentNullException.ThrowIfNull(output);
         int channelsBefore = output.ChannelCount;
@@ -83,6 +86,12 @@ public static class SadcDecoder
             output.AddProblem(new FormatProblem(FormatProblemKind.SlinkEventNumber, baseOffset + 4, src,
                 string.Create(CultureInfo.InvariantCulture, $"S-Link event_number = {header.EventNumber}, DATE nbInBurst = {expectedEventNumber}; source discarded")));
             return Done(output, header, true, channelsBefore, baseOffset);
+        }
+
+        if (expectedBurst >= 0 && header.SpillNumber != SlinkHeader.SpillFromBurst(expectedBurst))
+        {
+            output.AddProblem(new FormatProblem(FormatProblemKind.SlinkSpillNumber, baseOffset + 4, src,
+                string.Create(CultureInfo.InvariantCulture, $"S-Link spill_number = {header.SpillNumber}, DATE burst = {expectedBurst} (mod 2048 = {SlinkHeader.SpillFromBurst(expectedBurst)}); data kept")));
         }
 
         CheckHeaderFlags(header, output, baseOffset);
