@@ -45,9 +45,6 @@ internal interface IZsKernel
     /// <summary>First channel at or after <paramref name="from"/> that passes its threshold; ChannelCount if none.</summary>
     static abstract int NextHit(in ZsScan scan, int from);
 
-    /// <summary>Lanes of one vector load (1 for scalar).</summary>
-    static abstract int Width { get; }
-
     /// <summary>True if any sample &gt; its path's limit (pedestal + threshold). <paramref name="canOverRead"/> says a
     /// full vector may be loaded from the channel start even if the channel is shorter.</summary>
     static abstract bool Exceeds(ref short channel, int samples, int limitPair, bool canOverRead);
@@ -58,8 +55,6 @@ internal interface IZsKernel
 
 internal struct ScalarKernel : IZsKernel
 {
-    public static int Width => 1;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int NextHit(in ZsScan scan, int from)
     {
@@ -98,8 +93,6 @@ internal struct ScalarKernel : IZsKernel
 internal struct Vector256Kernel : IZsKernel
 {
     private const int W = 16;
-    public static int Width => W;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int NextHit(in ZsScan scan, int from)
     {
@@ -206,8 +199,6 @@ internal struct Vector256Kernel : IZsKernel
 internal struct Vector512Kernel : IZsKernel
 {
     private const int W = 32;
-    public static int Width => W;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int NextHit(in ZsScan scan, int from)
     {
