@@ -24,8 +24,8 @@ public readonly record struct SourceFragment(int SourceId, int Offset, int Lengt
 /// Writes one complete event (for NA64: a DATE 3.6 event with one equipment per source) from the
 /// fragments of all sources into <paramref name="destination"/> and returns the bytes written.
 /// <paramref name="fragments"/> is in the order of <see cref="EventBuilderOptions.SourceIds"/>.
-/// Throw <see cref="ArgumentException"/> for input it cannot encode: the event is dropped as
-/// <see cref="DropReason.AssemblyError"/>.
+/// An exception (e.g. <see cref="ArgumentException"/> for a burst above 4095) drops that event as
+/// <see cref="DropReason.AssemblyError"/>, logged; the run goes on.
 /// </summary>
 public delegate int EventAssembler(
     in EventMetadata metadata,
@@ -47,7 +47,10 @@ public sealed record EventBuilderOptions
     /// </summary>
     public int TimeoutEvents { get; init; } = 64;
 
-    /// <summary>Largest number of events waiting for fragments; beyond it the oldest is given up (bounded memory).</summary>
+    /// <summary>
+    /// Largest number of events waiting for fragments; beyond it the oldest is given up. Bounds the
+    /// builder's memory to about MaxOpenEvents x event size while a source is dead.
+    /// </summary>
     public int MaxOpenEvents { get; init; } = 4096;
 
     public MissingSourcePolicy MissingSourcePolicy { get; init; } = MissingSourcePolicy.SkipRestOfSpill;
@@ -98,6 +101,7 @@ public sealed record EventBuilderOptions
 /// </summary>
 public sealed class EventBuilder : IDisposable
 {
+    private const int KeptBuffers = 128;
     private readonly EventBuilderOptions _options;
     private readonly EventAssembler _assembler;
     private readonly ReadoutCounters _counters;
@@ -329,7 +333,12 @@ public sealed class EventBuilder : IDisposable
             _byKey.Remove(e.Key);
             _resolvedUpTo = e.Key;
             _anyResolved = true;
-            _freeEvents.Push(e);   // keeps its buffer: the next event reuses it without renting
+            if (_freeEvents.Count >= KeptBuffers)
+            {
+                e.ReleaseBuffer();   // after a burst of open events (a dead source) give the memory back
+            }
+
+            _freeEvents.Push(e);     // keeps its buffer: the next event reuses it without renting
         }
 
         // Compact the sorted list once the resolved prefix dominates, so it never grows without bound.
@@ -447,8 +456,9 @@ public sealed class EventBuilder : IDisposable
         {
             written = _assembler(e.Metadata, fragmentBytes, e.Fragments, destination);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex)
         {
+            // Whatever the encoder throws costs this one event (counted and logged), not the run.
             _current.CancelAdd();
             _counters.AddDropped(DropReason.AssemblyError);
             _log.Error(ex, "Spill {Spill} event {Event}: assembler refused the fragments", e.Metadata.Spill, e.Metadata.EventInSpill);

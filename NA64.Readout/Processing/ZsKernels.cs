@@ -113,14 +113,30 @@ internal struct Vector256Kernel : IZsKernel
             int swap = (s & 1) * 16;
             ref short channel = ref scan.Channel(from);
             ref int limits = ref scan.LimitPairs;
-            for (int c = from; c < n; c++)
+            int c = from;
+            // Two channels per iteration: one test-and-branch for both, more loads in flight.
+            for (; c + 1 < n; c += 2)
+            {
+                int pair0 = Unsafe.Add(ref limits, c);
+                int pair1 = Unsafe.Add(ref limits, c + 1);
+                var over0 = Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel), Vector256.Create(pair0).AsInt16())
+                    | Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel, second),
+                        Vector256.Create((int)BitOperations.RotateLeft((uint)pair0, swap)).AsInt16());
+                ref short next = ref Unsafe.Add(ref channel, s);
+                var over1 = Vector256.GreaterThan(Vector256.LoadUnsafe(ref next), Vector256.Create(pair1).AsInt16())
+                    | Vector256.GreaterThan(Vector256.LoadUnsafe(ref next, second),
+                        Vector256.Create((int)BitOperations.RotateLeft((uint)pair1, swap)).AsInt16());
+                if ((over0 | over1) != Vector256<short>.Zero)
+                    return over0 != Vector256<short>.Zero ? c : c + 1;
+                channel = ref Unsafe.Add(ref next, s);
+            }
+            if (c < n)
             {
                 int pair = Unsafe.Add(ref limits, c);
                 var over = Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel), Vector256.Create(pair).AsInt16())
                     | Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel, second),
                         Vector256.Create((int)BitOperations.RotateLeft((uint)pair, swap)).AsInt16());
                 if (over != Vector256<short>.Zero) return c;
-                channel = ref Unsafe.Add(ref channel, s);
             }
             return n;
         }

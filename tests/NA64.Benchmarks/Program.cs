@@ -35,7 +35,7 @@ foreach (var summary in summaries.Where(s => s.BenchmarksCases.Any(b => b.Descri
     {
         double? Seconds(string method) => group.FirstOrDefault(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method)
             ?.ResultStatistics!.Median / 1e9;
-        allPass &= KernelBenchmarks.Report(Console.Out, group.Key, group.Key * 1024L * 1024, Seconds);
+        allPass &= KernelBenchmarks.Report(Console.Out, group.Key, group.Key * 1024L * 1024, "BenchmarkDotNet median, wall clock", Seconds);
     }
 }
 return allPass ? 0 : 1;

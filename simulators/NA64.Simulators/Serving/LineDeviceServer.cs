@@ -57,23 +57,46 @@ public sealed class LineDeviceServer
     /// Serves until the far end closes the stream (returns), <see cref="LineFaults.Disconnect"/> is called
     /// (returns) or <paramref name="cancellationToken"/> is cancelled (throws). The caller owns the stream.
     /// </summary>
-    public async Task ServeAsync(Stream stream, CancellationToken cancellationToken)
+    public Task ServeAsync(Stream stream, CancellationToken cancellationToken) => ServeSessionAsync(stream, cancellationToken);
+
+    /// <summary>Like <see cref="ServeAsync"/>; true when the session ended by a disconnect fault, false at end of stream.</summary>
+    internal async Task<bool> ServeSessionAsync(Stream stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        void OnDisconnect(object? sender, EventArgs e) => session.Cancel();
+        var gate = new Lock();
+        var ended = false;
+
+        // A disconnect raised on another thread just as the session ends must not cancel a disposed source.
+        void OnDisconnect(object? sender, EventArgs e)
+        {
+            lock (gate)
+            {
+                if (!ended)
+                {
+                    session.Cancel();
+                }
+            }
+        }
+
         Faults.DisconnectRequested += OnDisconnect;
         try
         {
             await ServeLinesAsync(stream, session.Token).ConfigureAwait(false);
+            return false;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _log.Information("Simulated device connection closed by a disconnect fault");
+            return true;
         }
         finally
         {
             Faults.DisconnectRequested -= OnDisconnect;
+            lock (gate)
+            {
+                ended = true;
+            }
         }
     }
 

@@ -76,5 +76,7 @@ public sealed class EventBatchTests
         Assert.Equal(1, pool.Outstanding);
         b.Return();
         Assert.Equal(0, pool.Outstanding);
+        Assert.Throws<InvalidOperationException>(() => b.Return());
+        Assert.Equal(0, pool.Outstanding);
     }
 }

@@ -13,7 +13,7 @@ public sealed class EventBuilderTests
         var counters = new ReadoutCounters([]);
         var pool = new EventBatchPool(32, 4096);
         var options = new EventBuilderOptions { SourceIds = sources, MissingSourcePolicy = policy, TimeoutEvents = timeoutEvents, MaxOpenEvents = maxOpen };
-        return (new EventBuilder(options, Assemble, counters, pool), counters, pool);
+        return (new EventBuilder(options, NewAssembler(), counters, pool), counters, pool);
     }
 
     private static List<(uint Spill, uint Event)> Feed(EventBuilder builder, IEnumerable<Fragment> fragments, int perBatch, bool finish = true)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using NA64.Readout.Pipeline;
+using Microsoft.Extensions.Time.Testing;
 using NA64.Readout.Sinks;
 
 namespace NA64.Readout.Tests.Pipeline;
@@ -51,36 +52,18 @@ internal static class PipelineTestKit
         return list;
     }
 
-    /// <summary>
-    /// Minimal DATE 3.6-shaped event for tests (the real encoder lives in NA64.Readout/Formats): 68-byte
-    /// header with size, magic, header size, version, type, run, event ids; then the fragments.
-    /// </summary>
-    public static int Assemble(in EventMetadata meta, ReadOnlySpan<byte> fragmentBytes, ReadOnlySpan<SourceFragment> fragments, Span<byte> destination)
+    /// <summary>The real DATE 3.6 encoder (formats) behind the pipeline's assembler seam, on a fixed test clock.</summary>
+    public static EventAssembler NewAssembler() =>
+        new DateEventAssembler(new FakeTimeProvider(new DateTimeOffset(2018, 7, 1, 12, 0, 0, TimeSpan.Zero))).Assemble;
+
+    /// <summary>One built DATE event for sink tests: one equipment (source 623) holding a 7-word S-Link block.</summary>
+    public static byte[] DateEvent(uint spill, uint ev, int payloadWords = 4)
     {
-        const int head = 68;
-        var size = head + fragmentBytes.Length;
-        if (destination.Length < size)
-        {
-            throw new ArgumentException("destination too small", nameof(destination));
-        }
-
-        destination[..head].Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)size);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[4..], DateFileSink.DateMagic);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[8..], head);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[12..], 0x00030006);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[16..], meta.EventType);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[20..], meta.Run);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[24..], meta.EventInRun);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[28..], (meta.Spill << 20) | meta.EventInSpill);
-        var at = head;
-        foreach (var f in fragments)
-        {
-            fragmentBytes.Slice(f.Offset, f.Length).CopyTo(destination[at..]);
-            at += f.Length;
-        }
-
-        return at;
+        var fragment = FragmentBytes(623, spill, ev, payloadWords);
+        var destination = new byte[68 + 28 + fragment.Length];
+        var length = NewAssembler()(FragmentMeta(EventMetadata.BuiltEventSource, spill, ev), fragment, [new SourceFragment(623, 0, fragment.Length)], destination);
+        Assert.Equal(destination.Length, length);
+        return destination;
     }
 
     public static ReadoutPipelineOptions Options(int[] sources, MissingSourcePolicy policy = MissingSourcePolicy.SkipRestOfSpill,

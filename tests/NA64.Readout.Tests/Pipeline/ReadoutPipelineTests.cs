@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using NA64.Readout.Pipeline;
 using NA64.Readout.Sinks;
 using static NA64.Readout.Tests.Pipeline.PipelineTestKit;
@@ -15,7 +16,7 @@ public sealed class ReadoutPipelineTests
 
     private static ReadoutPipeline Create(ReadoutPipelineOptions options, ScriptedReceiver receiver, IReadOnlyList<IEventSink> sinks,
         FragmentProcessor? processor = null) =>
-        new(options, receiver.FillAsync, processor, Assemble, sinks);
+        new(options, receiver.FillAsync, processor, NewAssembler(), sinks);
 
     [Fact]
     public async Task CompleteEvents_AreBuiltInTriggerOrder_AndReachEverySink()
@@ -37,11 +38,15 @@ public sealed class ReadoutPipelineTests
         Assert.Equal(expected, Keys(a));
         Assert.Equal(expected, Keys(b));
 
-        // The built event is the assembler's output over both fragments, in configured source order.
+        // The built event is a DATE 3.6 event: 68-byte header, then one 28-byte equipment header + S-Link
+        // block per source, in configured source order.
         var first = a.Events[0];
-        Assert.Equal(68 + FragmentBytes(623, 1, 1).Length + FragmentBytes(622, 1, 1).Length, first.Bytes.Length);
-        Assert.Equal(FragmentBytes(623, 1, 1), first.Bytes.AsSpan(68, 28).ToArray());
-        Assert.Equal(FragmentBytes(622, 1, 1), first.Bytes.AsSpan(96, 28).ToArray());
+        Assert.Equal(68 + 28 + 28 + 28 + 28, first.Bytes.Length);
+        Assert.Equal((uint)first.Bytes.Length, BinaryPrimitives.ReadUInt32LittleEndian(first.Bytes));
+        Assert.Equal(0xDA1E5AFEu, BinaryPrimitives.ReadUInt32LittleEndian(first.Bytes.AsSpan(4)));
+        Assert.Equal((1u << 20) | 1u, BinaryPrimitives.ReadUInt32LittleEndian(first.Bytes.AsSpan(28)));   // burst 1, nbInBurst 1
+        Assert.Equal(FragmentBytes(623, 1, 1), first.Bytes.AsSpan(68 + 28, 28).ToArray());
+        Assert.Equal(FragmentBytes(622, 1, 1), first.Bytes.AsSpan(68 + 28 + 28 + 28, 28).ToArray());
         Assert.Equal(EventMetadata.BuiltEventSource, first.Metadata.SourceId);
         Assert.Equal(1, a.Flushes);
         Assert.Equal(0, pipeline.Pool.Outstanding);
@@ -229,12 +234,15 @@ public sealed class ReadoutPipelineTests
     public async Task AProcessorWritingIntoTheSpare_IsUsed_AndBothBatchesGoBack()
     {
         var fragments = AllFragments(Sources, spills: 1, eventsPerSpill: 25);
-        // Out-of-place "zero suppression": keep only the 3 header words of each fragment.
+        // Out-of-place "zero suppression": keep only the 3 S-Link header words, with event_size = 3.
         EventBatch Suppress(EventBatch batch, EventBatch spare)
         {
             for (var k = 0; k < batch.Count; k++)
             {
-                Assert.True(spare.TryAdd(batch.GetMetadata(k), batch.GetBytes(k)[..12]));
+                Assert.True(spare.TryBeginAdd(12, out var block));
+                batch.GetBytes(k)[..12].CopyTo(block);
+                BinaryPrimitives.WriteUInt16LittleEndian(block, 3);
+                spare.CommitAdd(batch.GetMetadata(k), 12);
             }
 
             return spare;
@@ -246,7 +254,7 @@ public sealed class ReadoutPipelineTests
         var summary = await pipeline.RunAsync().WaitAsync(Safety);
 
         Assert.Equal(25, summary.EventsBuilt);
-        Assert.All(sink.Events, e => Assert.Equal(68 + 24, e.Bytes.Length));
+        Assert.All(sink.Events, e => Assert.Equal(68 + (2 * (28 + 12)), e.Bytes.Length));
         Assert.Equal(0, pipeline.Pool.Outstanding);
     }
 
@@ -368,7 +376,7 @@ public sealed class ReadoutPipelineTests
             return ValueTask.FromResult(true);
         }
 
-        pipeline = new ReadoutPipeline(Options(Sources), Endless, null, Assemble, [sink]);
+        pipeline = new ReadoutPipeline(Options(Sources), Endless, null, NewAssembler(), [sink]);
         var summary = await pipeline.RunAsync().WaitAsync(Safety);
 
         Assert.Equal(200, summary.EventsIn);

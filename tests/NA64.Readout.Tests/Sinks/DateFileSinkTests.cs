@@ -15,7 +15,7 @@ public sealed class DateFileSinkTests
         var collected = new InProcessSink(keepCopies: true);
         var stream = new MemoryStream();
         await using var file = new DateFileSink(stream, leaveOpen: true);
-        var pipeline = new ReadoutPipeline(Options(sources), new ScriptedReceiver(AllFragments(sources, 2, 30), 10).FillAsync, null, Assemble, [file, collected]);
+        var pipeline = new ReadoutPipeline(Options(sources), new ScriptedReceiver(AllFragments(sources, 2, 30), 10).FillAsync, null, NewAssembler(), [file, collected]);
 
         var summary = await pipeline.RunAsync().WaitAsync(Safety);
 
@@ -29,20 +29,20 @@ public sealed class DateFileSinkTests
     public async Task AnEventThatIsNotADateEvent_IsNotWritten_AndIsCounted()
     {
         var batch = new EventBatch(4, 1024);
-        var good = new byte[96];
-        Assemble(FragmentMeta(-1, 1, 1), new byte[28], [new SourceFragment(623, 0, 28)], good);
+        var good = DateEvent(1, 1);
         batch.TryAdd(FragmentMeta(-1, 1, 1), good);
         batch.TryAdd(FragmentMeta(-1, 1, 2), new byte[40]);             // no magic
         var wrongSize = (byte[])good.Clone();
-        wrongSize[0] = 100;                                              // size word says 100, event has 96
+        wrongSize[0] += 4;                                               // size word 4 bytes more than the event
         batch.TryAdd(FragmentMeta(-1, 1, 3), wrongSize);
         batch.TryAdd(FragmentMeta(-1, 1, 4), good);
         var stream = new MemoryStream();
         await using var sink = new DateFileSink(stream, leaveOpen: true);
 
         var result = await sink.WriteAsync(batch, CancellationToken.None);
+        await sink.FlushAsync(CancellationToken.None);
 
-        Assert.Equal(new SinkWriteResult(2, 192, 2, DropReason.MalformedEvent), result);
+        Assert.Equal(new SinkWriteResult(2, 2 * good.Length, 2, DropReason.MalformedEvent), result);
         Assert.Equal(good.Concat(good).ToArray(), stream.ToArray());
     }
 
@@ -62,8 +62,7 @@ public sealed class DateFileSinkTests
             ];
 
             var batch = new EventBatch(2, 512);
-            var ev = new byte[96];
-            Assemble(FragmentMeta(-1, 1, 1), new byte[28], [new SourceFragment(623, 0, 28)], ev);
+            var ev = DateEvent(1, 1);
             batch.TryAdd(FragmentMeta(-1, 1, 1), ev);
             await using (var sink = await DateFileSink.CreateAsync(path, companions))
             {
@@ -86,15 +85,5 @@ public sealed class DateFileSinkTests
         {
             dir.Delete(recursive: true);
         }
-    }
-
-    [Fact]
-    public void IsDateEvent_ChecksSizeWordAndMagic()
-    {
-        var ev = new byte[96];
-        Assemble(FragmentMeta(-1, 1, 1), new byte[28], [new SourceFragment(623, 0, 28)], ev);
-        Assert.True(DateFileSink.IsDateEvent(ev));
-        Assert.False(DateFileSink.IsDateEvent(ev.AsSpan(0, 92)));
-        Assert.False(DateFileSink.IsDateEvent([]));
     }
 }

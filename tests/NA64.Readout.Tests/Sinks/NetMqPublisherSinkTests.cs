@@ -14,13 +14,9 @@ public sealed class NetMqPublisherSinkTests
     private static EventBatch BuiltBatch(int events)
     {
         var batch = new EventBatch(events, 1024);
-        var buffer = new byte[512];
         for (var i = 1; i <= events; i++)
         {
-            var meta = FragmentMeta(EventMetadata.BuiltEventSource, 2, (uint)i);
-            var fragment = FragmentBytes(623, 2, (uint)i, payloadWords: i);
-            var size = Assemble(meta, fragment, [new SourceFragment(623, 0, fragment.Length)], buffer);
-            Assert.True(batch.TryAdd(meta, buffer.AsSpan(0, size)));
+            Assert.True(batch.TryAdd(FragmentMeta(EventMetadata.BuiltEventSource, 2, (uint)i), DateEvent(2, (uint)i, payloadWords: i)));
         }
 
         return batch;
@@ -96,7 +92,7 @@ public sealed class NetMqPublisherSinkTests
     {
         int[] sources = [623];
         using var sink = new NetMqPublisherSink(new NetMqPublisherOptions { Address = "inproc://na64-events-pipeline" });
-        var pipeline = new ReadoutPipeline(Options(sources), new ScriptedReceiver(AllFragments(sources, 1, 10), 4).FillAsync, null, Assemble, [sink]);
+        var pipeline = new ReadoutPipeline(Options(sources), new ScriptedReceiver(AllFragments(sources, 1, 10), 4).FillAsync, null, NewAssembler(), [sink]);
 
         var summary = await pipeline.RunAsync().WaitAsync(Safety);
 

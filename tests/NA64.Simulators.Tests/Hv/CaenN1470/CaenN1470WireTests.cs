@@ -76,8 +76,9 @@ public class CaenN1470WireTests
     [Fact]
     public void ImonHasThreeDecimalsInTheLowRange()
     {
-        var t = new CaenTestBoard();
-        t[0].InjectCurrent(0.0125);
+        var t = new CaenTestBoard(loads: [new CaenN1470Load { LeakageMicroamps = 0.0125, ResistanceMegaohms = double.PositiveInfinity, CapacitanceNanofarads = 0 }]);
+        t.On(0, 10);
+        t.Advance(10);
         Assert.Equal("#BD:00,CMD:OK,VAL:0000.01", t.Ask("$BD:00,CMD:MON,CH:0,PAR:IMON"));
         Assert.Equal("#BD:00,CMD:OK,VAL:2", t.Ask("$BD:00,CMD:MON,CH:0,PAR:IMDEC"));
         t.Ask("$BD:00,CMD:SET,CH:0,PAR:IMRANGE,VAL:LOW");
