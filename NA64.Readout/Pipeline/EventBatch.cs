@@ -19,6 +19,7 @@ public sealed class EventBatch
     private int _count;
     private int _pendingLength = -1;          // >= 0 between BeginAdd and CommitAdd
     private int _references;
+    private int _inPool;
 
     /// <summary>Creates a batch outside any pool (tests, one-off use).</summary>
     public EventBatch(int maxRecords, int byteCapacity) : this(null, maxRecords, byteCapacity)
@@ -215,6 +216,11 @@ public sealed class EventBatch
     }
 
     internal void SetReferences(int count) => Volatile.Write(ref _references, count);
+
+    /// <summary>Marks the batch as back in its pool; false if it already was (a second return, a bug upstream).</summary>
+    internal bool TryMarkReturned() => Interlocked.Exchange(ref _inPool, 1) == 0;
+
+    internal void MarkRented() => Volatile.Write(ref _inPool, 0);
 
     /// <summary>Drops one reference (one sink done with it); the last one returns the batch to the pool.</summary>
     internal void Release()

@@ -36,6 +36,7 @@ public sealed class EventBatchPool
         Interlocked.Increment(ref _outstanding);
         if (_free.TryDequeue(out var batch))
         {
+            batch.MarkRented();
             return batch;
         }
 
@@ -45,6 +46,12 @@ public sealed class EventBatchPool
 
     internal void Return(EventBatch batch)
     {
+        if (!batch.TryMarkReturned())
+        {
+            // Two owners would then write into the same buffer: fail loudly instead.
+            throw new InvalidOperationException("EventBatch returned to its pool twice.");
+        }
+
         batch.Clear();
         Interlocked.Decrement(ref _outstanding);
         _free.Enqueue(batch);

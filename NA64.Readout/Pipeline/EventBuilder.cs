@@ -24,8 +24,8 @@ public readonly record struct SourceFragment(int SourceId, int Offset, int Lengt
 /// Writes one complete event (for NA64: a DATE 3.6 event with one equipment per source) from the
 /// fragments of all sources into <paramref name="destination"/> and returns the bytes written.
 /// <paramref name="fragments"/> is in the order of <see cref="EventBuilderOptions.SourceIds"/>.
-/// Throw <see cref="ArgumentException"/> for input it cannot encode: the event is dropped as
-/// <see cref="DropReason.AssemblyError"/>.
+/// An exception (e.g. <see cref="ArgumentException"/> for a burst above 4095) drops that event as
+/// <see cref="DropReason.AssemblyError"/>, logged; the run goes on.
 /// </summary>
 public delegate int EventAssembler(
     in EventMetadata metadata,
@@ -40,12 +40,17 @@ public sealed record EventBuilderOptions
     public required IReadOnlyList<int> SourceIds { get; init; }
 
     /// <summary>
-    /// An incomplete event is given up when an event this many triggers later in the same spill has been
-    /// seen (a silent source). A source that already sent a later event is known to have skipped it at once.
+    /// An incomplete event is given up once this many newer triggers have opened (a silent source). A source
+    /// that already sent a later trigger (also of a later spill) is known to have skipped it at once. Must
+    /// exceed the largest skew between sources in the receiver's delivery order: a receiver that hands over
+    /// one source's whole spill before the next source needs at least the events per spill.
     /// </summary>
     public int TimeoutEvents { get; init; } = 64;
 
-    /// <summary>Largest number of events waiting for fragments; beyond it the oldest is given up (bounded memory).</summary>
+    /// <summary>
+    /// Largest number of events waiting for fragments; beyond it the oldest is given up. Bounds the
+    /// builder's memory to about MaxOpenEvents x event size while a source is dead.
+    /// </summary>
     public int MaxOpenEvents { get; init; } = 4096;
 
     public MissingSourcePolicy MissingSourcePolicy { get; init; } = MissingSourcePolicy.SkipRestOfSpill;
@@ -88,12 +93,15 @@ public sealed record EventBuilderOptions
 /// <summary>
 /// Groups fragments from all configured sources by (spill, event number in spill) and hands complete
 /// events on in trigger order. Assumes what the hardware guarantees: each source delivers its fragments
-/// in trigger order (sources may interleave freely). So a source that sent a later trigger than an open
-/// event has skipped that event (missing source); a source that sends an earlier or the same trigger
-/// again has slipped (event-number mismatch). Single-threaded: one builder task owns it.
+/// in trigger order (sources may interleave freely). So once every source has sent a trigger or moved
+/// past it, the trigger is settled: built if complete, else dropped as missing the sources that skipped
+/// it. A source that sends an earlier or the same trigger again has slipped (event-number mismatch).
+/// A silent source is given up after <see cref="EventBuilderOptions.TimeoutEvents"/> newer triggers.
+/// Single-threaded: one builder task owns it.
 /// </summary>
 public sealed class EventBuilder : IDisposable
 {
+    private const int KeptBuffers = 128;
     private readonly EventBuilderOptions _options;
     private readonly EventAssembler _assembler;
     private readonly ReadoutCounters _counters;
@@ -109,8 +117,7 @@ public sealed class EventBuilder : IDisposable
     private readonly Queue<EventBatch> _ready = new();
     private int _head;
     private EventBatch? _current;
-    private ulong _newestKey;
-    private bool _anyKey;
+    private long _opened;
     private ulong _resolvedUpTo;
     private bool _anyResolved;
     private long _skipSpill = -1;
@@ -256,12 +263,6 @@ public sealed class EventBuilder : IDisposable
             _sourceSeen[sourceIndex] = true;
         }
 
-        if (!_anyKey || key > _newestKey)
-        {
-            _newestKey = key;
-            _anyKey = true;
-        }
-
         if (OpenEvents > _options.MaxOpenEvents)
         {
             Resolve(endOfData: false, DropReason.MissingSource);
@@ -276,7 +277,7 @@ public sealed class EventBuilder : IDisposable
         }
 
         pending = _freeEvents.Count > 0 ? _freeEvents.Pop() : new PendingEvent(_sourceIds.Length);
-        pending.Open(key, meta with { SourceId = EventMetadata.BuiltEventSource });
+        pending.Open(key, ++_opened, meta with { SourceId = EventMetadata.BuiltEventSource });
         _byKey.Add(key, pending);
         _counters.AddEventIn();
 
@@ -332,7 +333,12 @@ public sealed class EventBuilder : IDisposable
             _byKey.Remove(e.Key);
             _resolvedUpTo = e.Key;
             _anyResolved = true;
-            _freeEvents.Push(e);   // keeps its buffer: the next event reuses it without renting
+            if (_freeEvents.Count >= KeptBuffers)
+            {
+                e.ReleaseBuffer();   // after a burst of open events (a dead source) give the memory back
+            }
+
+            _freeEvents.Push(e);     // keeps its buffer: the next event reuses it without renting
         }
 
         // Compact the sorted list once the resolved prefix dominates, so it never grows without bound.
@@ -345,22 +351,17 @@ public sealed class EventBuilder : IDisposable
 
     private bool IsGivenUp(PendingEvent e)
     {
-        for (var s = 0; s < _sourceIds.Length; s++)
+        // Every source either sent its fragment or has moved past this trigger (a later event, or a later
+        // spill: end of spill for it). Sources deliver in order, so nothing for this or any earlier
+        // trigger can still come: the missing ones skipped it.
+        var settled = true;
+        for (var s = 0; s < _sourceIds.Length && settled; s++)
         {
-            if (!e.Present[s] && _sourceSeen[s] && _lastKeyBySource[s] > e.Key)
-            {
-                return true;   // that source has moved past this trigger: it will never come
-            }
+            settled = e.Present[s] || (_sourceSeen[s] && _lastKeyBySource[s] > e.Key);
         }
 
-        var spill = e.Key >> 32;
-        var newestSpill = _newestKey >> 32;
-        if (newestSpill > spill)
-        {
-            return true;       // end of spill reached
-        }
-
-        return (_newestKey & 0xFFFF_FFFF) - (e.Key & 0xFFFF_FFFF) >= (ulong)_options.TimeoutEvents;
+        // Otherwise a source is silent (dead, or lagging more than allowed): this many newer triggers have opened since.
+        return settled || _opened - e.Ordinal >= _options.TimeoutEvents;
     }
 
     private void Complete(PendingEvent e)
@@ -455,8 +456,9 @@ public sealed class EventBuilder : IDisposable
         {
             written = _assembler(e.Metadata, fragmentBytes, e.Fragments, destination);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex)
         {
+            // Whatever the encoder throws costs this one event (counted and logged), not the run.
             _current.CancelAdd();
             _counters.AddDropped(DropReason.AssemblyError);
             _log.Error(ex, "Spill {Spill} event {Event}: assembler refused the fragments", e.Metadata.Spill, e.Metadata.EventInSpill);
@@ -491,6 +493,9 @@ public sealed class EventBuilder : IDisposable
 
         public ulong Key { get; private set; }
 
+        /// <summary>How many events the builder had opened when this one opened (timeout clock).</summary>
+        public long Ordinal { get; private set; }
+
         public EventMetadata Metadata { get; private set; }
 
         public bool[] Present { get; }
@@ -503,9 +508,10 @@ public sealed class EventBuilder : IDisposable
 
         public ReadOnlySpan<SourceFragment> Fragments => _fragments;
 
-        public void Open(ulong key, in EventMetadata metadata)
+        public void Open(ulong key, long ordinal, in EventMetadata metadata)
         {
             Key = key;
+            Ordinal = ordinal;
             Metadata = metadata;
             Array.Clear(Present);
             PresentCount = 0;

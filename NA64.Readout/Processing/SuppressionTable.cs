@@ -29,9 +29,18 @@ public sealed class SuppressionTable
         _pedestalOdd = pedestalOdd.ToArray();
         _threshold = threshold.ToArray();
         PedestalPair = new int[_pedestalEven.Length];
+        LimitPair = new int[_pedestalEven.Length];
         for (int c = 0; c < _pedestalEven.Length; c++)
+        {
             PedestalPair[c] = (ushort)_pedestalEven[c] | (_pedestalOdd[c] << 16);
+            LimitPair[c] = (ushort)Limit(_pedestalEven[c], _threshold[c]) | (Limit(_pedestalOdd[c], _threshold[c]) << 16);
+        }
     }
+
+    // sample − pedestal > threshold  ⇔  sample > pedestal + threshold (exact integers), so the scan compares raw
+    // samples with one precomputed limit and never subtracts. Clamped to int16: a limit above 32767 can
+    // never be exceeded, which is also true of sample − pedestal for a 12-bit sample.
+    private static short Limit(short pedestal, short threshold) => (short)Math.Clamp(pedestal + threshold, short.MinValue, short.MaxValue);
 
     private static void CheckPedestal(string field, int channel, short value)
     {
@@ -48,6 +57,9 @@ public sealed class SuppressionTable
     /// <summary>Even pedestal in the low 16 bits, odd in the high: broadcast as int32 it is the
     /// [even, odd, even, odd, ...] lane pattern of a vector that starts on an even sample.</summary>
     internal int[] PedestalPair { get; }
+
+    /// <summary>Same packing of the per-path limits pedestal + threshold, used by the scan.</summary>
+    internal int[] LimitPair { get; }
 
     /// <summary>Table from a pedestal run: pedestals rounded to whole counts, thresholds n·σ
     /// (see <see cref="PedestalTable.Thresholds"/>).</summary>

@@ -82,64 +82,39 @@ public sealed class ZeroSuppressor
     {
         int s = block.SamplesPerChannel;
         int n = block.ChannelCount;
-        ref short src = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(block.Samples);
-        var pairs = _table.PedestalPair;
-        var thresholds = _table.Threshold;
+        var scan = new ZsScan(block.Samples, s, _table.PedestalPair, _table.LimitPair);
         short saturation = _options.SaturationLevel;
         int chip = _options.ChannelsPerChip;
+        bool neighbours = _options.KeepNeighbours;
 
         output[0] = ZsOutput.HeaderMarker;
         output[1] = (short)s;
         ZsOutput.WriteInt(output[2..], n);
         int pos = ZsOutput.HeaderLength;
         int kept = 0;
-        int overReadLimit = block.Samples.Length - TKernel.Width; // channel start offsets <= this may load a full vector
 
-        if (!_options.KeepNeighbours)
+        // The kernel's scan loop runs over channels until one passes; only then does control come back
+        // here to write it (and its neighbours) out while its samples are still in L1.
+        int last = -1;
+        int hit = TKernel.NextHit(in scan, 0);
+        while (hit < n)
         {
-            for (int c = 0; c < n; c++)
+            if (neighbours && hit >= 1 && hit - 1 > last && SameChip(hit - 1, hit, chip))
             {
-                int start = c * s;
-                if (TKernel.Exceeds(ref Unsafe.Add(ref src, start), s, pairs[c], thresholds[c], start <= overReadLimit))
-                {
-                    pos = Emit<TKernel>(ref Unsafe.Add(ref src, start), s, c, pairs[c], saturation, ZsChannelFlags.None, output, pos);
-                    kept++;
-                }
+                pos = Emit<TKernel>(in scan, hit - 1, saturation, ZsChannelFlags.Neighbour, output, pos);
+                kept++;
             }
-        }
-        else
-        {
-            // Decide channel c−1 once channel c is tested: its neighbours' results are then known, and its
-            // samples are still in cache. Emission stays in increasing channel order.
-            bool prev = false, prev2 = false;
-            for (int c = 0; c < n; c++)
+            pos = Emit<TKernel>(in scan, hit, saturation, ZsChannelFlags.None, output, pos);
+            kept++;
+            last = hit;
+            int next = hit + 1 < n ? TKernel.NextHit(in scan, hit + 1) : n;
+            if (neighbours && hit + 1 < n && next != hit + 1 && SameChip(hit, hit + 1, chip))
             {
-                int start = c * s;
-                bool k = TKernel.Exceeds(ref Unsafe.Add(ref src, start), s, pairs[c], thresholds[c], start <= overReadLimit);
-                if (c >= 1)
-                {
-                    int p = c - 1;
-                    bool emit = prev || (k && SameChip(p, c, chip)) || (prev2 && p >= 1 && SameChip(p - 1, p, chip));
-                    if (emit)
-                    {
-                        pos = Emit<TKernel>(ref Unsafe.Add(ref src, p * s), s, p, pairs[p], saturation,
-                            prev ? ZsChannelFlags.None : ZsChannelFlags.Neighbour, output, pos);
-                        kept++;
-                    }
-                }
-                prev2 = prev;
-                prev = k;
+                pos = Emit<TKernel>(in scan, hit + 1, saturation, ZsChannelFlags.Neighbour, output, pos);
+                kept++;
+                last = hit + 1;
             }
-            if (n >= 1)
-            {
-                int p = n - 1;
-                if (prev || (prev2 && p >= 1 && SameChip(p - 1, p, chip)))
-                {
-                    pos = Emit<TKernel>(ref Unsafe.Add(ref src, p * s), s, p, pairs[p], saturation,
-                        prev ? ZsChannelFlags.None : ZsChannelFlags.Neighbour, output, pos);
-                    kept++;
-                }
-            }
+            hit = next;
         }
 
         output[pos] = ZsOutput.TrailerMarker;
@@ -150,13 +125,15 @@ public sealed class ZeroSuppressor
 
     private static bool SameChip(int a, int b, int chip) => chip == 0 || a / chip == b / chip;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Emit<TKernel>(ref short channel, int s, int index, int pair, short saturation, ZsChannelFlags flags,
+    // Rare (one channel in twenty at NA64 occupancy): kept out of line so the scan loop keeps its registers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Emit<TKernel>(in ZsScan scan, int channel, short saturation, ZsChannelFlags flags,
         Span<short> output, int pos) where TKernel : struct, IZsKernel
     {
-        ZsOutput.WriteInt(output[pos..], index);
+        int s = scan.SamplesPerChannel;
+        ZsOutput.WriteInt(output[pos..], channel);
         var samples = output.Slice(pos + ZsOutput.RecordOverhead, s);
-        if (TKernel.SubtractInto(ref channel, s, pair, saturation, samples))
+        if (TKernel.SubtractInto(ref scan.Channel(channel), s, scan.PedestalPair(channel), saturation, samples))
             flags |= ZsChannelFlags.Saturated;
         output[pos + 2] = (short)flags;
         return pos + ZsOutput.RecordOverhead + s;

@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using System.Globalization;
+using NA64.Readout.Formats;
 using NA64.Readout.Pipeline;
 using Serilog;
 
@@ -11,24 +11,22 @@ namespace NA64.Readout.Sinks;
 public sealed record CompanionFile(string FileName, Func<Stream, CancellationToken, ValueTask> Write);
 
 /// <summary>
-/// Writes built events, which are DATE events, back to back: that is the raw file format (no file header,
-/// data-formats.md 2). Each event is checked to be a DATE event whose size word equals its length before it
-/// is written, so a broken event never corrupts the file; it is counted as <see cref="DropReason.MalformedEvent"/>.
-/// Beside the data file it writes the companion files (setup, pedestals, map) given at creation.
+/// Writes built events, which are DATE events, back to back through the formats' <see cref="DateFileWriter"/>:
+/// that is the raw file format (no file header, data-formats.md 2). The writer checks every event (size
+/// word = length, magic, version 3.6, run ≠ 0) before accepting it, so a broken event never corrupts the
+/// file; it is counted as <see cref="DropReason.MalformedEvent"/>. Beside the data file it writes the
+/// companion files (setup, pedestals, map) given at creation.
 /// </summary>
 public sealed class DateFileSink : IEventSink, IAsyncDisposable
 {
-    /// <summary>DATE event magic, word 1 of every header flavour.</summary>
-    public const uint DateMagic = 0xDA1E5AFE;
-
+    private readonly DateFileWriter _writer;
     private readonly Stream _output;
-    private readonly bool _leaveOpen;
     private readonly ILogger _log;
-    private long _bytesWritten;
     private bool _disposed;
 
     /// <summary>Writes into <paramref name="output"/> (a file, a pipe, a memory stream in tests).</summary>
-    public DateFileSink(Stream output, string name = "date-file", bool leaveOpen = false, ILogger? log = null)
+    /// <param name="flushEveryEvents">Above 0, push the stream every N events so that a crash loses at most N.</param>
+    public DateFileSink(Stream output, string name = "date-file", bool leaveOpen = false, int flushEveryEvents = 0, ILogger? log = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -38,9 +36,9 @@ public sealed class DateFileSink : IEventSink, IAsyncDisposable
         }
 
         _output = output;
-        _leaveOpen = leaveOpen;
-        Name = name;
         _log = log ?? Serilog.Core.Logger.None;
+        _writer = new DateFileWriter(output, flushEveryEvents: flushEveryEvents, log: _log, leaveOpen: leaveOpen);
+        Name = name;
     }
 
     public string Name { get; }
@@ -48,8 +46,8 @@ public sealed class DateFileSink : IEventSink, IAsyncDisposable
     /// <summary>Path of the data file, when created by <see cref="CreateAsync"/>.</summary>
     public string? FilePath { get; private init; }
 
-    /// <summary>Bytes written to the data file so far.</summary>
-    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+    /// <summary>Bytes accepted for the data file so far (buffered bytes included).</summary>
+    public long BytesWritten => _writer.BytesWritten;
 
     /// <summary>The COMPASS/NA64 raw file name of a run, e.g. <c>cdr01001-003661.dat</c>.</summary>
     public static string RawFileName(uint run) =>
@@ -62,6 +60,7 @@ public sealed class DateFileSink : IEventSink, IAsyncDisposable
     public static async Task<DateFileSink> CreateAsync(
         string dataFilePath,
         IReadOnlyList<CompanionFile> companions,
+        int flushEveryEvents = 0,
         ILogger? log = null,
         CancellationToken cancellationToken = default)
     {
@@ -77,7 +76,7 @@ public sealed class DateFileSink : IEventSink, IAsyncDisposable
             }
         }
 
-        var stream = new FileStream(dataFilePath, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16, useAsync: true);
+        var stream = new FileStream(dataFilePath, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         try
         {
             foreach (var companion in companions)
@@ -98,87 +97,61 @@ public sealed class DateFileSink : IEventSink, IAsyncDisposable
             throw;
         }
 
-        return new DateFileSink(stream, "date-file", leaveOpen: false, log) { FilePath = dataFilePath };
+        return new DateFileSink(stream, "date-file", leaveOpen: false, flushEveryEvents, log) { FilePath = dataFilePath };
     }
 
-    public async ValueTask<SinkWriteResult> WriteAsync(EventBatch events, CancellationToken cancellationToken)
+    public ValueTask<SinkWriteResult> WriteAsync(EventBatch events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var firstBad = FirstMalformed(events, 0);
-        if (firstBad < 0)
-        {
-            // Normal case: the whole batch is one contiguous block of DATE events, one write.
-            await _output.WriteAsync(events.AllMemory, cancellationToken).ConfigureAwait(false);
-            Interlocked.Add(ref _bytesWritten, events.ByteCount);
-            return SinkWriteResult.All(events);
-        }
-
+        cancellationToken.ThrowIfCancellationRequested();
         var written = 0;
         var bytes = 0L;
-        var dropped = 0;
         for (var i = 0; i < events.Count; i++)
         {
-            if (!IsDateEvent(events.GetBytes(i)))
+            var dateEvent = events.GetBytes(i);
+            try
             {
-                dropped++;
+                _writer.Write(dateEvent);
+            }
+            catch (ArgumentException ex)
+            {
+                // The writer checks before it writes: nothing of this event reached the file.
                 ref readonly var meta = ref events.GetMetadata(i);
-                _log.Error("{Sink}: spill {Spill} event {Event} is not a DATE event of its own length ({Length} bytes); not written",
-                    Name, meta.Spill, meta.EventInSpill, events.GetBytes(i).Length);
+                _log.Error(ex, "{Sink}: spill {Spill} event {Event} refused ({Length} bytes); not written",
+                    Name, meta.Spill, meta.EventInSpill, dateEvent.Length);
                 continue;
             }
 
-            var memory = events.GetMemory(i);
-            await _output.WriteAsync(memory, cancellationToken).ConfigureAwait(false);
             written++;
-            bytes += memory.Length;
+            bytes += dateEvent.Length;
         }
 
-        Interlocked.Add(ref _bytesWritten, bytes);
-        return new SinkWriteResult(written, bytes, dropped, DropReason.MalformedEvent);
+        var dropped = events.Count - written;
+        return ValueTask.FromResult(new SinkWriteResult(written, bytes, dropped, dropped == 0 ? DropReason.None : DropReason.MalformedEvent));
     }
 
-    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    public ValueTask FlushAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        _writer.Flush();
         if (_output is FileStream file)
         {
             file.Flush(flushToDisk: true);   // end of run: the data must survive a crash of the host
         }
+
+        return ValueTask.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         if (_disposed)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
         _disposed = true;
-        if (!_leaveOpen)
-        {
-            await _output.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>True for a DATE event: size word = its length, a multiple of 4, magic in word 1.</summary>
-    public static bool IsDateEvent(ReadOnlySpan<byte> eventBytes) =>
-        eventBytes.Length >= 16
-        && eventBytes.Length % 4 == 0
-        && BinaryPrimitives.ReadUInt32LittleEndian(eventBytes) == (uint)eventBytes.Length
-        && BinaryPrimitives.ReadUInt32LittleEndian(eventBytes[4..]) == DateMagic;
-
-    private static int FirstMalformed(EventBatch events, int from)
-    {
-        for (var i = from; i < events.Count; i++)
-        {
-            if (!IsDateEvent(events.GetBytes(i)))
-            {
-                return i;
-            }
-        }
-
-        return -1;
+        _writer.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

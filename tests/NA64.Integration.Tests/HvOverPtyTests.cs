@@ -26,6 +26,8 @@ public sealed class HvOverPtyTests
         Assert.Equal(100, rig.StripsModel.RampDown);
 
         var ramp = strips.RampAsync(HvRig.StripsNominal);
+        // VSET and ON must be answered before fake time moves, or their reply timeouts would expire.
+        rig.WaitForExchanges(2);
         await rig.RunUntilAsync(() => ramp.IsCompleted, "ramp to nominal");
         await Safety.Within(ramp);
 
@@ -242,23 +244,41 @@ public sealed class HvOverPtyTests
     }
 
     [Fact]
-    public async Task Garbage_bytes_between_exchanges_are_discarded_before_the_next_request()
+    public async Task Garbage_lines_between_exchanges_are_discarded_before_the_next_request()
     {
         await using var rig = HvRig.OverPty();
         await rig.RampStripsOnAsync();
 
-        // Noise on the line with no request pending: a broken line, then half a line without terminator.
-        byte[] noise = [0x00, 0xFF, .. "#BD:00,CM\r\nxx#BD:0"u8];
-        var received = rig.Transport.Counters.BytesReceived;
-        await rig.Pty!.Master.WriteAsync(noise);
-        // The reader thread picks the noise up in real time; only its arrival is waited for, never timed.
-        Assert.True(
-            SpinWait.SpinUntil(() => rig.Transport.Counters.BytesReceived == received + noise.Length, Safety.Timeout),
-            "the noise reached the host");
+        byte[] noise = [0x00, 0xFF, .. "#BD:00,CM\r\nxx\r\n"u8];
+        await rig.InjectNoiseAsync(noise);
 
         var name = await Safety.Within(rig.Board.ReadBoardAsync(CaenN1470Protocol.BdName));
         Assert.Equal("N1470", name.Text);
         Assert.Equal(noise.Length, rig.Transport.Counters.DiscardedBytes);
+        Assert.Equal(0, rig.Transport.Counters.Timeouts);
+    }
+
+    [Fact]
+    public async Task Half_a_line_of_noise_costs_the_next_reply_and_the_exchange_after_it_works()
+    {
+        await using var rig = HvRig.OverPty();
+        await rig.RampStripsOnAsync();
+
+        // A partial line may be the head of a late reply whose tail is still coming, so the transport skips to the
+        // next terminator: that swallows the reply to the next request, which then times out (never misread).
+        byte[] noise = "xx#BD:0"u8.ToArray();
+        await rig.InjectNoiseAsync(noise);
+
+        var handled = rig.Device.NextRequest(r => r.Contains("PAR:BDNAME", StringComparison.Ordinal));
+        var lost = rig.Board.ReadBoardAsync(CaenN1470Protocol.BdName);
+        await Safety.Within(handled);
+        rig.WaitForReceived(noise.Length + "#BD:00,CMD:OK,VAL:N1470\r\n".Length);
+        rig.Time.Advance(CaenN1470Protocol.DefaultReplyTimeout);
+        await Assert.ThrowsAsync<DeviceTimeoutException>(() => Safety.Within(lost));
+
+        var name = await Safety.Within(rig.Board.ReadBoardAsync(CaenN1470Protocol.BdName));
+        Assert.Equal("N1470", name.Text);
+        Assert.Equal(1, rig.Transport.Counters.Timeouts);
     }
 
     [Fact]

@@ -31,6 +31,8 @@ internal sealed class HvRig : IAsyncDisposable
     private readonly string? _linkDirectory;
     private readonly TcpDeviceServer? _tcp;
     private Task _serving = Task.CompletedTask;
+    private long _answered;
+    private long _receivedMark;
 
     private HvRig(bool overTcp, int maxRecoveriesPerHour)
     {
@@ -139,7 +141,12 @@ internal sealed class HvRig : IAsyncDisposable
         """;
 
     /// <summary>One poll cycle of every board (real bytes over the line), with a real-time safety net.</summary>
-    public Task PollAsync() => Safety.Within(System.PollOnceAsync());
+    public async Task PollAsync()
+    {
+        await Safety.Within(System.PollOnceAsync());
+        _answered = Transport.Counters.Replies;
+        _receivedMark = Transport.Counters.BytesReceived;
+    }
 
     /// <summary>Advances fake time by <paramref name="step"/> and polls, until <paramref name="done"/> holds.</summary>
     public async Task RunUntilAsync(Func<bool> done, string what, int maxCycles = 200, double stepSeconds = 1)
@@ -169,6 +176,36 @@ internal sealed class HvRig : IAsyncDisposable
         await PollAsync();
         await Safety.Within(StripsChannel.SwitchOnAsync());
         await RunUntilAsync(() => StripsChannel.State == HvChannelState.On, "strips On");
+    }
+
+    /// <summary>
+    /// Waits (real time, never timed) until <paramref name="count"/> more exchanges than before the last call have been
+    /// answered: a command's SETs must be answered before fake time moves past their reply timeout.
+    /// </summary>
+    public void WaitForExchanges(int count)
+    {
+        var target = _answered + count;
+        Xunit.Assert.True(
+            SpinWait.SpinUntil(() => Transport.Counters.Replies >= target, Safety.Timeout),
+            $"{count} exchanges answered");
+        _answered = target;
+    }
+
+    /// <summary>Waits (real time, never timed) until the host has received <paramref name="bytes"/> more bytes than at the last poll.</summary>
+    public void WaitForReceived(long bytes)
+    {
+        var target = _receivedMark + bytes;
+        Xunit.Assert.True(
+            SpinWait.SpinUntil(() => Transport.Counters.BytesReceived >= target, Safety.Timeout),
+            $"{bytes} bytes received");
+    }
+
+    /// <summary>Writes noise on the device end with no request pending and waits until the host has received it.</summary>
+    public async Task InjectNoiseAsync(byte[] noise)
+    {
+        _receivedMark = Transport.Counters.BytesReceived;
+        await Pty!.Master.WriteAsync(noise);
+        WaitForReceived(noise.Length);
     }
 
     public bool SawState(string channel, HvChannelState state)

@@ -22,6 +22,7 @@ public sealed class LineDeviceServer
     private readonly ILogger _log;
     private readonly byte[] _requestTerminator;
     private readonly byte[] _replyTerminator;
+    private long _linesReceived;
 
     /// <param name="baudRate">null: requests and replies take no line time; otherwise bits per second for pacing both.</param>
     public LineDeviceServer(ILineDevice device, TimeProvider time, LineFaults? faults = null, int? baudRate = null, ILogger? log = null)
@@ -51,27 +52,53 @@ public sealed class LineDeviceServer
 
     public int? BaudRate { get; }
 
+    /// <summary>Request lines received on all connections so far (silent ones included).</summary>
+    public long LinesReceived => Interlocked.Read(ref _linesReceived);
+
     /// <summary>
     /// Serves until the far end closes the stream (returns), <see cref="LineFaults.Disconnect"/> is called
     /// (returns) or <paramref name="cancellationToken"/> is cancelled (throws). The caller owns the stream.
     /// </summary>
-    public async Task ServeAsync(Stream stream, CancellationToken cancellationToken)
+    public Task ServeAsync(Stream stream, CancellationToken cancellationToken) => ServeSessionAsync(stream, cancellationToken);
+
+    /// <summary>Like <see cref="ServeAsync"/>; true when the session ended by a disconnect fault, false at end of stream.</summary>
+    internal async Task<bool> ServeSessionAsync(Stream stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        void OnDisconnect(object? sender, EventArgs e) => session.Cancel();
+        var gate = new Lock();
+        var ended = false;
+
+        // A disconnect raised on another thread just as the session ends must not cancel a disposed source.
+        void OnDisconnect(object? sender, EventArgs e)
+        {
+            lock (gate)
+            {
+                if (!ended)
+                {
+                    session.Cancel();
+                }
+            }
+        }
+
         Faults.DisconnectRequested += OnDisconnect;
         try
         {
             await ServeLinesAsync(stream, session.Token).ConfigureAwait(false);
+            return false;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _log.Information("Simulated device connection closed by a disconnect fault");
+            return true;
         }
         finally
         {
             Faults.DisconnectRequested -= OnDisconnect;
+            lock (gate)
+            {
+                ended = true;
+            }
         }
     }
 
@@ -141,6 +168,7 @@ public sealed class LineDeviceServer
     /// <returns>the timestamp at which the line is free again after this reply.</returns>
     private async Task<long> HandleLineAsync(Stream stream, string line, long received, long lineFreeAt, CancellationToken ct)
     {
+        Interlocked.Increment(ref _linesReceived);
         if (Faults.Silent)
         {
             _log.Debug("Silent: ignored {Request}", line);

@@ -18,6 +18,7 @@ public sealed class MsadcControlServer
     private readonly ILogger _log;
     private long _badFrames;
     private int _dropNext;
+    private long _dropped;
 
     public MsadcControlServer(MsadcDevice device, ILogger? log = null)
     {
@@ -29,6 +30,9 @@ public sealed class MsadcControlServer
 
     /// <summary>Datagrams that were not an MSADC request; each got a BadFrame reply if it had enough bytes for one.</summary>
     public long BadFrames => Interlocked.Read(ref _badFrames);
+
+    /// <summary>Requests dropped on purpose by <see cref="DropNextRequests"/>.</summary>
+    public long DroppedRequests => Interlocked.Read(ref _dropped);
 
     /// <summary>Fault injection: the next <paramref name="count"/> requests get no reply (a lost datagram).</summary>
     public void DropNextRequests(int count)
@@ -64,6 +68,7 @@ public sealed class MsadcControlServer
         if (Volatile.Read(ref _dropNext) > 0)
         {
             Interlocked.Decrement(ref _dropNext);
+            Interlocked.Increment(ref _dropped);
             _log.Information("MSADC sim {Module} drops {Request} (fault injection)", _device.Name, frame.ToString());
             return 0;
         }
