@@ -261,8 +261,10 @@ public sealed class HvChannelController
 
     private bool StableLongEnough() => _time.GetUtcNow() - _stableSince >= _settings.Recovery.StableTime;
 
-    private bool InterlockStillActive() =>
-        _lastBoard?.InterlockActive == true || (_last is { } r && r.Status.HasFlag(HvChannelStatus.Interlock));
+    // Only the board's interlock input (BDILK) says whether the interlock is still there. The channel's ILK bit may
+    // stay latched after the input is released until ON clears it (the simulator does so; unverified on hardware),
+    // so refusing ON while it is set would leave the channel off for good.
+    private bool InterlockStillActive() => _lastBoard?.InterlockActive == true;
 
     private bool RecoveryAllowed()
     {

@@ -8,6 +8,7 @@ using NA64.Benchmarks;
 Type[] benchmarks =
 [
     typeof(KernelBenchmarks),
+    typeof(HvPollBenchmark),
 ];
 
 if (args.Contains("--quick"))
