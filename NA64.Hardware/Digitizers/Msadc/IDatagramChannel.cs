@@ -1,0 +1,17 @@
+namespace NA64.Hardware.Digitizers.Msadc;
+
+/// <summary>
+/// A connected datagram socket: each send is one datagram to the peer, each receive one datagram from it.
+/// Implementations: <see cref="UdpDatagramChannel"/> (a real UDP socket) and <see cref="InMemoryDatagramChannel"/>
+/// (one end of an in-process pair, for driver-vs-simulator tests).
+/// </summary>
+public interface IDatagramChannel : IDisposable
+{
+    /// <summary>Human-readable peer address, e.g. <c>udp:127.0.0.1:5000</c>.</summary>
+    string Address { get; }
+
+    ValueTask SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken);
+
+    /// <summary>Waits for the next datagram and copies it into <paramref name="buffer"/>; returns its length.</summary>
+    ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
+}

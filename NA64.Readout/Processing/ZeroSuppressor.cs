@@ -1,0 +1,141 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NA64.Readout.Processing;
+
+/// <summary>Which kernel runs the fused pass. All give bit-identical output.</summary>
+public enum ZsImplementation
+{
+    /// <summary>Vector512 if hardware-accelerated, else Vector256 if accelerated, else Scalar.</summary>
+    Best,
+    Scalar,
+    Vector256,
+    Vector512,
+}
+
+public sealed record ZsOptions
+{
+    /// <summary>Also keep the channels adjacent (c−1, c+1) to a channel that passed its threshold.</summary>
+    public bool KeepNeighbours { get; init; }
+
+    /// <summary>Neighbours never cross a chip boundary; an MSADC chip has 16 channels. 0 = no boundary.</summary>
+    public int ChannelsPerChip { get; init; } = 16;
+
+    /// <summary>Raw value flagged as saturated (12-bit MSADC overflow).</summary>
+    public short SaturationLevel { get; init; } = 4095;
+}
+
+/// <summary>Counts of one suppressed block; <see cref="Written"/> words of the caller buffer are valid.</summary>
+public readonly record struct ZsResult(int Written, int Kept, int Examined);
+
+/// <summary>
+/// Channel-level zero suppression in one pass over the block: for each channel subtract the even/odd
+/// pedestal, keep the channel if any sample − pedestal exceeds its threshold (equivalently: the maximum
+/// over the window does), and write the kept channel's subtracted samples straight to the output while
+/// they are still in L1. Nothing is materialised for rejected channels.
+/// </summary>
+public sealed class ZeroSuppressor
+{
+    private readonly SuppressionTable _table;
+    private readonly ZsOptions _options;
+
+    public ZeroSuppressor(SuppressionTable table, ZsOptions? options = null, ZsImplementation implementation = ZsImplementation.Best)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        _options = options ?? new ZsOptions();
+        if (_options.ChannelsPerChip < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), _options.ChannelsPerChip, "ChannelsPerChip must be >= 0");
+        _table = table;
+        Implementation = implementation == ZsImplementation.Best ? BestAvailable() : implementation;
+    }
+
+    /// <summary>The kernel this instance runs (never <see cref="ZsImplementation.Best"/>).</summary>
+    public ZsImplementation Implementation { get; }
+
+    public SuppressionTable Table => _table;
+    public ZsOptions Options => _options;
+
+    public static ZsImplementation BestAvailable() =>
+        Vector512.IsHardwareAccelerated ? ZsImplementation.Vector512
+        : Vector256.IsHardwareAccelerated ? ZsImplementation.Vector256
+        : ZsImplementation.Scalar;
+
+    /// <summary>Suppresses one block into <paramref name="output"/>, which must hold
+    /// <see cref="ZsOutput.MaxLength"/> words. Allocates nothing.</summary>
+    public ZsResult Suppress(MsadcBlock block, Span<short> output)
+    {
+        if (block.ChannelCount != _table.ChannelCount)
+            throw new ArgumentException($"block has {block.ChannelCount} channels, the suppression table {_table.ChannelCount}", nameof(block));
+        var need = ZsOutput.MaxLength(block.ChannelCount, block.SamplesPerChannel);
+        if (output.Length < need)
+            throw new ArgumentException($"output holds {output.Length} words, the worst case for {block.ChannelCount} channels × {block.SamplesPerChannel} samples is {need}", nameof(output));
+        return Implementation switch
+        {
+            ZsImplementation.Scalar => Run<ScalarKernel>(block, output),
+            ZsImplementation.Vector256 => Run<Vector256Kernel>(block, output),
+            ZsImplementation.Vector512 => Run<Vector512Kernel>(block, output),
+            _ => throw new InvalidOperationException($"implementation {Implementation} is not runnable"),
+        };
+    }
+
+    private ZsResult Run<TKernel>(MsadcBlock block, Span<short> output) where TKernel : struct, IZsKernel
+    {
+        int s = block.SamplesPerChannel;
+        int n = block.ChannelCount;
+        var scan = new ZsScan(block.Samples, s, _table.PedestalPair, _table.LimitPair);
+        short saturation = _options.SaturationLevel;
+        int chip = _options.ChannelsPerChip;
+        bool neighbours = _options.KeepNeighbours;
+
+        output[0] = ZsOutput.HeaderMarker;
+        output[1] = (short)s;
+        ZsOutput.WriteInt(output[2..], n);
+        int pos = ZsOutput.HeaderLength;
+        int kept = 0;
+
+        // The kernel's scan loop runs over channels until one passes; only then does control come back
+        // here to write it (and its neighbours) out while its samples are still in L1.
+        int last = -1;
+        int hit = TKernel.NextHit(in scan, 0);
+        while (hit < n)
+        {
+            if (neighbours && hit >= 1 && hit - 1 > last && SameChip(hit - 1, hit, chip))
+            {
+                pos = Emit<TKernel>(in scan, hit - 1, saturation, ZsChannelFlags.Neighbour, output, pos);
+                kept++;
+            }
+            pos = Emit<TKernel>(in scan, hit, saturation, ZsChannelFlags.None, output, pos);
+            kept++;
+            last = hit;
+            int next = hit + 1 < n ? TKernel.NextHit(in scan, hit + 1) : n;
+            if (neighbours && hit + 1 < n && next != hit + 1 && SameChip(hit, hit + 1, chip))
+            {
+                pos = Emit<TKernel>(in scan, hit + 1, saturation, ZsChannelFlags.Neighbour, output, pos);
+                kept++;
+                last = hit + 1;
+            }
+            hit = next;
+        }
+
+        output[pos] = ZsOutput.TrailerMarker;
+        ZsOutput.WriteInt(output[(pos + 1)..], kept);
+        ZsOutput.WriteInt(output[(pos + 3)..], n);
+        return new ZsResult(pos + ZsOutput.TrailerLength, kept, n);
+    }
+
+    private static bool SameChip(int a, int b, int chip) => chip == 0 || a / chip == b / chip;
+
+    // Rare (one channel in twenty at NA64 occupancy): kept out of line so the scan loop keeps its registers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Emit<TKernel>(in ZsScan scan, int channel, short saturation, ZsChannelFlags flags,
+        Span<short> output, int pos) where TKernel : struct, IZsKernel
+    {
+        int s = scan.SamplesPerChannel;
+        ZsOutput.WriteInt(output[pos..], channel);
+        var samples = output.Slice(pos + ZsOutput.RecordOverhead, s);
+        if (TKernel.SubtractInto(ref scan.Channel(channel), s, scan.PedestalPair(channel), saturation, samples))
+            flags |= ZsChannelFlags.Saturated;
+        output[pos + 2] = (short)flags;
+        return pos + ZsOutput.RecordOverhead + s;
+    }
+}

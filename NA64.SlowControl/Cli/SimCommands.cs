@@ -1,0 +1,85 @@
+using System.CommandLine;
+using NA64.Hardware.Transport;
+using NA64.Simulators.Clock;
+using NA64.Simulators.Hv.CaenN1470;
+using NA64.Simulators.Serving;
+using Serilog;
+
+namespace NA64.SlowControl.Cli;
+
+/// <summary><c>na64hw sim caen-n1470 --pty | --tcp PORT</c>: a simulated board that any serial or TCP client can talk to.</summary>
+internal static class SimCommands
+{
+    public static Command Build(ILogger log)
+    {
+        var sim = new Command("sim", "Serve simulated devices for bench tests and other programs");
+
+        var pty = new Option<bool>("--pty") { Description = "Serve on a new pseudo-terminal and print its /dev/pts path" };
+        var tcp = new Option<int?>("--tcp") { Description = "Serve on this TCP port (the NDT1470 speaks on 1470)" };
+        var boards = new Option<int>("--boards") { Description = "Boards on the simulated RS-485 chain (addresses 0..N-1)", DefaultValueFactory = _ => 1 };
+        var baud = new Option<int?>("--baud") { Description = "Pace replies like an RS-232 line at this baud rate (e.g. 9600)" };
+        var simSpeed = new Option<double>("--sim-speed") { Description = "Simulated time runs this many times faster than real time", DefaultValueFactory = _ => 1.0 };
+        var caen = new Command("caen-n1470", "CAEN N1470 HV board(s), byte-exact") { pty, tcp, boards, baud, simSpeed };
+        caen.Validators.Add(r =>
+        {
+            if (r.GetValue(pty) == (r.GetValue(tcp) is not null))
+                r.AddError("Give exactly one of --pty or --tcp PORT");
+            if (r.GetValue(boards) is < 1 or > 32)
+                r.AddError($"--boards is {r.GetValue(boards)}; a CAEN RS-485 chain holds 1 to 32 boards");
+            if (r.GetValue(tcp) is { } port and (< 0 or > 65535))
+                r.AddError($"--tcp is {port}; a TCP port is 0..65535");
+            if (r.GetValue(simSpeed) <= 0)
+                r.AddError($"--sim-speed is {r.GetValue(simSpeed)}; it must be greater than 0");
+        });
+        caen.SetAction(async (parse, ct) =>
+        {
+            var speed = parse.GetValue(simSpeed);
+            TimeProvider clock = speed == 1.0 ? TimeProvider.System : new SimulationClock(TimeProvider.System, speed);
+            var bus = new CaenN1470Bus(Enumerable.Range(0, parse.GetValue(boards))
+                .Select(a => new CaenN1470Wire(new CaenN1470BoardModel(a, clock, log: log), log)));
+            var server = new LineDeviceServer(bus, clock, baudRate: parse.GetValue(baud), log: log);
+            if (parse.GetValue(pty))
+            {
+                using var terminal = PseudoTerminal.Open();
+                Console.WriteLine(terminal.SlavePath);
+                log.Information("Simulated CAEN N1470 chain of {Boards} board(s) on {Device}", bus.Boards.Count, terminal.SlavePath);
+                await ServeUntilCancelledAsync(server, terminal.Master, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await using var listener = new TcpDeviceServer(server, parse.GetValue(tcp)!.Value, log: log);
+                listener.Start();
+                Console.WriteLine($"tcp:127.0.0.1:{listener.Port}");
+                log.Information("Simulated CAEN N1470 chain of {Boards} board(s) on TCP port {Port}", bus.Boards.Count, listener.Port);
+                await WaitForCancellation(ct).ConfigureAwait(false);
+            }
+
+            return 0;
+        });
+        sim.Subcommands.Add(caen);
+        return sim;
+    }
+
+    /// <summary>A pty master survives its client closing the slave: serve again for the next client.</summary>
+    private static async Task ServeUntilCancelledAsync(LineDeviceServer server, Stream master, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await server.ServeAsync(master, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private static async Task WaitForCancellation(CancellationToken ct)
+    {
+        var done = new TaskCompletionSource();
+        await using (ct.Register(() => done.TrySetResult()))
+            await done.Task.ConfigureAwait(false);
+    }
+}

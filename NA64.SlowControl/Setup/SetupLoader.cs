@@ -1,0 +1,407 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace NA64.SlowControl.Setup;
+
+/// <summary>
+/// Reads and validates a setup file. The YAML is walked node by node (not deserialised into objects) so that
+/// every error can name the line, the field path, the value and the rule; all problems are collected and
+/// reported together in one <see cref="SetupException"/>.
+/// </summary>
+/// <remarks>
+/// Schema (see Setup/README.md): top level <c>hvController</c> (optional) and <c>devices</c> (required).
+/// Unknown keys are errors at every level, so a typo never silently falls back to a default.
+/// </remarks>
+public static partial class SetupLoader
+{
+    /// <summary>Name of the built-in setup (NA64 2018 on simulated devices).</summary>
+    public const string DefaultSourceName = "builtin:na64-2018-sim.yaml";
+
+    private const string DefaultResourceName = "NA64.SlowControl.Setup.na64-2018-sim.yaml";
+
+    public static SetupFile Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SetupException(path, [new SetupError(path, 0, 0, "(file)", null, $"cannot be read: {e.Message}")]);
+        }
+        return LoadFromText(text, path);
+    }
+
+    public static SetupFile LoadDefault()
+    {
+        using var stream = typeof(SetupLoader).Assembly.GetManifestResourceStream(DefaultResourceName)
+            ?? throw new InvalidOperationException($"Embedded resource {DefaultResourceName} is missing from the build");
+        using var reader = new StreamReader(stream);
+        return LoadFromText(reader.ReadToEnd(), DefaultSourceName);
+    }
+
+    /// <summary>The built-in setup as YAML text, e.g. to write it out as a starting point for a real installation.</summary>
+    public static string DefaultText()
+    {
+        using var stream = typeof(SetupLoader).Assembly.GetManifestResourceStream(DefaultResourceName)
+            ?? throw new InvalidOperationException($"Embedded resource {DefaultResourceName} is missing from the build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    public static SetupFile LoadFromText(string yaml, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        var reader = new Reader(sourceName);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet marks are 1-based.
+            throw new SetupException(sourceName,
+                [new SetupError(sourceName, (int)e.Start.Line, (int)e.Start.Column, "(syntax)", null, e.Message)]);
+        }
+        if (stream.Documents.Count == 0)
+            throw new SetupException(sourceName, [new SetupError(sourceName, 1, 1, "(document)", null, "file is empty; expected a mapping with 'devices'")]);
+        if (stream.Documents.Count > 1)
+            reader.Error(stream.Documents[1].RootNode, "(document)", null, "only one YAML document is allowed");
+
+        var setup = reader.ReadSetup(stream.Documents[0].RootNode);
+        if (reader.Errors.Count > 0 || setup is null)
+            throw new SetupException(sourceName, reader.Errors);
+        return setup;
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.\-]+$")]
+    private static partial Regex NamePattern();
+
+    private sealed class Reader(string source)
+    {
+        public List<SetupError> Errors { get; } = [];
+
+        // Names and bus slots seen so far, for the rules that span devices: (field path, line) of the first use.
+        private readonly Dictionary<string, (string Path, int Line)> _deviceNames = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Transport, int Address), string> _busSlots = [];
+        private readonly Dictionary<string, (string Path, int Line)> _channelNames = new(StringComparer.Ordinal);
+
+        public void Error(YamlNode at, string field, string? value, string rule) =>
+            Errors.Add(new SetupError(source, (int)at.Start.Line, (int)at.Start.Column, field, value, rule));
+
+        public SetupFile? ReadSetup(YamlNode root)
+        {
+            var top = Mapping(root, "(top level)", ["hvController", "devices"]);
+            if (top is null) return null;
+
+            var settings = top.Has("hvController")
+                ? ReadController(top.Node("hvController"), "hvController")
+                : HvControllerSettings.Default;
+
+            var devices = new List<DeviceSetup>();
+            if (!top.Has("devices"))
+                Error(root, "devices", null, "is required (a list of devices)");
+            else if (Sequence(top.Node("devices"), "devices") is { } list)
+            {
+                if (list.Children.Count == 0)
+                    Error(list, "devices", null, "must list at least one device");
+                for (int i = 0; i < list.Children.Count; i++)
+                    if (ReadDevice(list.Children[i], $"devices[{i}]", settings) is { } d)
+                        devices.Add(d);
+            }
+
+            return settings is null ? null : new SetupFile(source, settings, devices);
+        }
+
+        private HvControllerSettings? ReadController(YamlNode node, string path)
+        {
+            var m = Mapping(node, path, ["pollPeriodSeconds", "onToleranceVolts", "commandConfirmSeconds", "recovery"]);
+            if (m is null) return null;
+            var d = HvControllerSettings.Default;
+            double poll = Number(m, "pollPeriodSeconds", d.PollPeriod.TotalSeconds, min: 0.01, max: 3600) ?? d.PollPeriod.TotalSeconds;
+            double tol = Number(m, "onToleranceVolts", d.OnToleranceVolts, min: 0.01, max: 1000) ?? d.OnToleranceVolts;
+            double confirm = Number(m, "commandConfirmSeconds", d.CommandConfirmTimeout.TotalSeconds, min: 0.1, max: 3600)
+                ?? d.CommandConfirmTimeout.TotalSeconds;
+            var recovery = d.Recovery;
+            if (m.Has("recovery"))
+            {
+                var r = Mapping(m.Node("recovery"), path + ".recovery", ["stepBelowNominalVolts", "stableSeconds", "maxPerHour"]);
+                if (r is not null)
+                {
+                    double step = Number(r, "stepBelowNominalVolts", recovery.StepBelowNominalVolts, min: 0, max: 1000) ?? recovery.StepBelowNominalVolts;
+                    double stable = Number(r, "stableSeconds", recovery.StableTime.TotalSeconds, min: 0, max: 86400) ?? recovery.StableTime.TotalSeconds;
+                    int max = Integer(r, "maxPerHour", recovery.MaxPerHour, min: 0, max: 1000) ?? recovery.MaxPerHour;
+                    recovery = new TripRecoverySettings(step, TimeSpan.FromSeconds(stable), max);
+                }
+            }
+            return new HvControllerSettings(TimeSpan.FromSeconds(poll), tol, TimeSpan.FromSeconds(confirm), recovery);
+        }
+
+        private DeviceSetup? ReadDevice(YamlNode node, string path, HvControllerSettings? settings)
+        {
+            var m = Mapping(node, path, ["name", "kind", "transport", "address", "channels"]);
+            if (m is null) return null;
+            string? name = Name(m, "name");
+            string? kindName = Text(m, "kind", required: true);
+            DeviceKind? kind = null;
+            if (kindName is not null)
+            {
+                kind = DeviceKind.Find(kindName);
+                if (kind is null)
+                    Error(m.Node("kind"), m.Path("kind"), kindName,
+                        $"unknown device kind; known kinds: {string.Join(", ", DeviceKind.All.Select(k => k.Name))}");
+            }
+            string? transport = Text(m, "transport", required: true);
+            if (transport is not null)
+                CheckTransport(m.Node("transport"), m.Path("transport"), transport);
+            int? address = kind is null
+                ? Integer(m, "address", null, int.MinValue, int.MaxValue)
+                : Integer(m, "address", null, kind.MinAddress, kind.MaxAddress, $"bus address of a {kind.Name}");
+
+            var channels = new List<ChannelSetup>();
+            if (!m.Has("channels"))
+                Error(node, m.Path("channels"), null, "is required (a list of named channels)");
+            else if (Sequence(m.Node("channels"), m.Path("channels")) is { } list)
+            {
+                if (list.Children.Count == 0)
+                    Error(list, m.Path("channels"), null, "must list at least one channel");
+                var byIndex = new Dictionary<int, string>();
+                for (int i = 0; i < list.Children.Count; i++)
+                {
+                    var c = ReadChannel(list.Children[i], $"{m.Path("channels")}[{i}]", kind, settings);
+                    if (c is null) continue;
+                    if (byIndex.TryGetValue(c.Index, out var other))
+                        Error(list.Children[i], $"{m.Path("channels")}[{i}].index", c.Index.ToString(CultureInfo.InvariantCulture),
+                            $"channel index already used by '{other}' on this device");
+                    else
+                        byIndex[c.Index] = c.Name;
+                    channels.Add(c);
+                }
+            }
+            if (name is not null && !_deviceNames.TryAdd(name, (m.Path("name"), (int)node.Start.Line)))
+                Error(m.Node("name"), m.Path("name"), name,
+                    $"device name already used by {_deviceNames[name].Path} at line {_deviceNames[name].Line.ToString(CultureInfo.InvariantCulture)}");
+            // Two modules with one address on one chain would both answer and garble the bus.
+            if (name is not null && transport is not null && address is not null && !_busSlots.TryAdd((transport, address.Value), name))
+                Error(m.Node("address"), m.Path("address"), m.Raw("address"),
+                    $"address already used on transport '{transport}' by device '{_busSlots[(transport, address.Value)]}'");
+            if (name is null || kind is null || transport is null || address is null) return null;
+            return new DeviceSetup(name, kind, transport, address.Value, channels, (int)node.Start.Line);
+        }
+
+        private ChannelSetup? ReadChannel(YamlNode node, string path, DeviceKind? kind, HvControllerSettings? settings)
+        {
+            var m = Mapping(node, path,
+                ["name", "index", "nominalVolts", "maxVolts", "maxMicroamps", "maxRampVoltsPerSecond",
+                 "currentLimitMicroamps", "rampUpVoltsPerSecond", "rampDownVoltsPerSecond"]);
+            if (m is null) return null;
+            string? name = Name(m, "name");
+            int? index = kind is null
+                ? Integer(m, "index", null, 0, int.MaxValue)
+                : Integer(m, "index", null, 0, kind.ChannelCount - 1, $"channel index on a {kind.Name} ({kind.ChannelCount} channels)");
+            double? maxVolts = Number(m, "maxVolts", null, 0, kind?.MaxVolts ?? double.MaxValue, kind is null ? null : $"hardware maximum of a {kind.Name}");
+            double? nominal = Number(m, "nominalVolts", null, 0, double.MaxValue);
+            double? maxMicroamps = Number(m, "maxMicroamps", null, 0, kind?.MaxMicroamps ?? double.MaxValue, kind is null ? null : $"hardware maximum of a {kind.Name}");
+            double? maxRamp = Number(m, "maxRampVoltsPerSecond", null, 0, double.MaxValue);
+            if (maxMicroamps is 0) Error(m.Node("maxMicroamps"), m.Path("maxMicroamps"), "0", "must be above 0");
+            if (maxRamp is 0) Error(m.Node("maxRampVoltsPerSecond"), m.Path("maxRampVoltsPerSecond"), "0", "must be above 0");
+
+            if (nominal is not null && maxVolts is not null && nominal > maxVolts)
+                Error(m.Node("nominalVolts"), m.Path("nominalVolts"), m.Raw("nominalVolts"),
+                    $"must not exceed maxVolts ({Fmt(maxVolts.Value)})");
+            if (nominal is not null && settings is not null && nominal > 0 && nominal < settings.Recovery.StepBelowNominalVolts)
+                Error(m.Node("nominalVolts"), m.Path("nominalVolts"), m.Raw("nominalVolts"),
+                    $"must be at least hvController.recovery.stepBelowNominalVolts ({Fmt(settings.Recovery.StepBelowNominalVolts)}) so that the recovery step stays positive");
+
+            if (name is not null && !_channelNames.TryAdd(name, (m.Path("name"), (int)node.Start.Line)))
+                Error(m.Node("name"), m.Path("name"), name,
+                    $"channel name already used by {_channelNames[name].Path} at line {_channelNames[name].Line.ToString(CultureInfo.InvariantCulture)}; channel names are unique in the whole setup");
+
+            double? iset = Optional(m, "currentLimitMicroamps", maxMicroamps, "maxMicroamps");
+            double? rup = Optional(m, "rampUpVoltsPerSecond", maxRamp, "maxRampVoltsPerSecond");
+            double? rdw = Optional(m, "rampDownVoltsPerSecond", maxRamp, "maxRampVoltsPerSecond");
+
+            if (name is null || index is null || nominal is null || maxVolts is null || maxMicroamps is null || maxRamp is null
+                || iset is null || rup is null || rdw is null)
+                return null;
+            return new ChannelSetup(name, index.Value, nominal.Value, maxVolts.Value, maxMicroamps.Value, maxRamp.Value,
+                iset.Value, rup.Value, rdw.Value, (int)node.Start.Line);
+        }
+
+        /// <summary>An optional setting that defaults to its ceiling and may not exceed it.</summary>
+        private double? Optional(Fields m, string key, double? ceiling, string ceilingName)
+        {
+            if (!m.Has(key)) return ceiling;
+            double? v = Number(m, key, null, 0, double.MaxValue);
+            if (v is null) return null;
+            if (v == 0)
+            {
+                Error(m.Node(key), m.Path(key), m.Raw(key), "must be above 0");
+                return null;
+            }
+            if (ceiling is not null && v > ceiling)
+            {
+                Error(m.Node(key), m.Path(key), m.Raw(key), $"must not exceed {ceilingName} ({Fmt(ceiling.Value)})");
+                return null;
+            }
+            return v;
+        }
+
+        private void CheckTransport(YamlNode node, string path, string transport)
+        {
+            int colon = transport.IndexOf(':', StringComparison.Ordinal);
+            string scheme = colon < 0 ? transport : transport[..colon];
+            string rest = colon < 0 ? "" : transport[(colon + 1)..];
+            bool ok = scheme switch
+            {
+                "sim" => true,
+                "serial" or "tcp" => rest.Length > 0,
+                _ => false,
+            };
+            if (!ok)
+                Error(node, path, transport,
+                    "must be 'serial:<device>[?baud=..&parity=..&flow=..]', 'tcp:<host>:<port>' or 'sim[:<port name>]'");
+        }
+
+        // ---- node helpers ---------------------------------------------------------------------------
+
+        private Fields? Mapping(YamlNode node, string path, string[] allowed)
+        {
+            if (node is not YamlMappingNode map)
+            {
+                Error(node, path, Describe(node), "must be a mapping (key: value lines)");
+                return null;
+            }
+            var fields = new Fields(map, path);
+            foreach (var (k, v) in map.Children)
+            {
+                string key = k is YamlScalarNode s ? s.Value ?? "" : "";
+                if (Array.IndexOf(allowed, key) < 0)
+                {
+                    Error(k, path == "(top level)" ? key : $"{path}.{key}", null,
+                        $"unknown field; allowed here: {string.Join(", ", allowed)}");
+                    continue;
+                }
+                fields.Values[key] = v;
+            }
+            return fields;
+        }
+
+        private YamlSequenceNode? Sequence(YamlNode node, string path)
+        {
+            if (node is YamlSequenceNode seq) return seq;
+            Error(node, path, Describe(node), "must be a list ('- ' items)");
+            return null;
+        }
+
+        private string? Scalar(Fields m, string key, string expected)
+        {
+            var node = m.Node(key);
+            if (node is YamlScalarNode s && s.Value is { Length: > 0 } v) return v;
+            Error(node, m.Path(key), Describe(node), $"must be {expected}");
+            return null;
+        }
+
+        private string? Text(Fields m, string key, bool required)
+        {
+            if (!m.Has(key))
+            {
+                if (required) Error(m.Map, m.Path(key), null, "is required");
+                return null;
+            }
+            return Scalar(m, key, "a text value");
+        }
+
+        private string? Name(Fields m, string key)
+        {
+            string? v = Text(m, key, required: true);
+            if (v is not null && !NamePattern().IsMatch(v))
+            {
+                Error(m.Node(key), m.Path(key), v, "may contain only letters, digits, '.', '_' and '-'");
+                return null;
+            }
+            return v;
+        }
+
+        /// <summary>A number in [min, max]; missing gives <paramref name="fallback"/> or, when that is null, a 'required' error.</summary>
+        private double? Number(Fields m, string key, double? fallback, double min, double max, string? maxName = null)
+        {
+            if (!m.Has(key))
+            {
+                if (fallback is null) Error(m.Map, m.Path(key), null, "is required");
+                return fallback;
+            }
+            string? raw = Scalar(m, key, "a number");
+            if (raw is null) return null;
+            if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            {
+                Error(m.Node(key), m.Path(key), raw, "must be a number (decimal point '.')");
+                return null;
+            }
+            if (v < min || v > max)
+            {
+                Error(m.Node(key), m.Path(key), raw, RangeRule(min, max, maxName));
+                return null;
+            }
+            return v;
+        }
+
+        private int? Integer(Fields m, string key, int? fallback, int min, int max, string? what = null)
+        {
+            if (!m.Has(key))
+            {
+                if (fallback is null) Error(m.Map, m.Path(key), null, "is required");
+                return fallback;
+            }
+            string? raw = Scalar(m, key, "a whole number");
+            if (raw is null) return null;
+            // Base 10 only: a leading 0 is not octal and 0x is not accepted.
+            if (!int.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v))
+            {
+                Error(m.Node(key), m.Path(key), raw, "must be a whole number in base 10");
+                return null;
+            }
+            if (v < min || v > max)
+            {
+                string range = string.Create(CultureInfo.InvariantCulture, $"must be in {min}..{max}");
+                Error(m.Node(key), m.Path(key), raw, what is null ? range : $"{range} ({what})");
+                return null;
+            }
+            return v;
+        }
+
+        private static string RangeRule(double min, double max, string? maxName)
+        {
+            if (max == double.MaxValue) return $"must be at least {Fmt(min)}";
+            string rule = $"must be in {Fmt(min)}..{Fmt(max)}";
+            return maxName is null ? rule : $"{rule} ({maxName})";
+        }
+
+        private static string Describe(YamlNode node) => node switch
+        {
+            YamlScalarNode s => s.Value ?? "",
+            YamlSequenceNode => "(a list)",
+            YamlMappingNode => "(a mapping)",
+            _ => node.NodeType.ToString(),
+        };
+    }
+
+    private static string Fmt(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>The known keys of one mapping with their value nodes.</summary>
+    private sealed class Fields(YamlMappingNode map, string path)
+    {
+        public YamlMappingNode Map { get; } = map;
+        public Dictionary<string, YamlNode> Values { get; } = new(StringComparer.Ordinal);
+        public bool Has(string key) => Values.ContainsKey(key);
+        public YamlNode Node(string key) => Values.TryGetValue(key, out var n) ? n : Map;
+        public string Path(string key) => path == "(top level)" ? key : $"{path}.{key}";
+        public string? Raw(string key) => Values.TryGetValue(key, out var n) && n is YamlScalarNode s ? s.Value : null;
+    }
+}

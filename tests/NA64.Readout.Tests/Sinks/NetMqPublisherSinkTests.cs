@@ -1,0 +1,155 @@
+using NA64.Readout.Pipeline;
+using NA64.Readout.Sinks;
+using NA64.Readout.Tests.Pipeline;
+using NetMQ;
+using NetMQ.Sockets;
+using static NA64.Readout.Tests.Pipeline.PipelineTestKit;
+
+namespace NA64.Readout.Tests.Sinks;
+
+public sealed class NetMqPublisherSinkTests
+{
+    private static readonly TimeSpan Receive = TimeSpan.FromSeconds(10);   // safety limit only
+
+    private static EventBatch BuiltBatch(int events)
+    {
+        var batch = new EventBatch(events, 1024);
+        for (var i = 1; i <= events; i++)
+        {
+            Assert.True(batch.TryAdd(FragmentMeta(EventMetadata.BuiltEventSource, 2, (uint)i), DateEvent(2, (uint)i, payloadWords: i)));
+        }
+
+        return batch;
+    }
+
+    [Theory]
+    [InlineData("tcp://127.0.0.1:*", PublishGranularity.PerBatch)]
+    [InlineData("tcp://127.0.0.1:*", PublishGranularity.PerEvent)]
+    [InlineData("inproc://na64-events-test-batch", PublishGranularity.PerBatch)]
+    [InlineData("inproc://na64-events-test-event", PublishGranularity.PerEvent)]
+    public async Task ASubscriber_ReceivesTheHeaderFrameAndTheEventBytes(string address, PublishGranularity granularity)
+    {
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions { Address = address, Granularity = granularity });
+        using var sub = new SubscriberSocket();
+        sub.Connect(sink.Endpoint);
+        sub.Subscribe("NA64");
+        Assert.True(sink.WaitForSubscriber(Receive));
+        if (address.StartsWith("tcp", StringComparison.Ordinal))
+        {
+            Assert.Matches(@"^tcp://127\.0\.0\.1:\d+$", sink.Endpoint);
+            Assert.DoesNotContain("*", sink.Endpoint, StringComparison.Ordinal);
+        }
+
+        var batch = BuiltBatch(5);
+        var result = await sink.WriteAsync(batch, CancellationToken.None);
+        Assert.Equal(new SinkWriteResult(5, batch.ByteCount, 0, DropReason.None), result);
+
+        var received = new List<(PublishedEvent Entry, byte[] Bytes)>();
+        var sequences = new List<ulong>();
+        while (received.Count < 5)
+        {
+            var message = new NetMQMessage();
+            Assert.True(sub.TryReceiveMultipartMessage(Receive, ref message), "no message within the safety limit");
+            Assert.Equal(2, message.FrameCount);
+            var (sequence, entries) = NetMqEventHeader.Read(message[0].ToByteArray());
+            sequences.Add(sequence);
+            var body = message[1].ToByteArray();
+            Assert.Equal(entries.Sum(e => e.Size), body.Length);
+            var at = 0;
+            foreach (var entry in entries)
+            {
+                received.Add((entry, body.AsSpan(at, entry.Size).ToArray()));
+                at += entry.Size;
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, sequences.Count).Select(i => (ulong)i), sequences);
+        Assert.Equal(granularity == PublishGranularity.PerBatch ? 1 : 5, sequences.Count);
+        for (var i = 0; i < 5; i++)
+        {
+            var meta = batch.GetMetadata(i);
+            var (entry, bytes) = received[i];
+            Assert.Equal(new PublishedEvent(meta.Run, meta.Spill, meta.EventInSpill, meta.EventInRun, meta.TriggerMask, bytes.Length, meta.UnixSeconds), entry);
+            Assert.Equal(batch.GetBytes(i).ToArray(), bytes);
+        }
+    }
+
+    [Fact]
+    public async Task WithoutASubscriber_EventsAreCountedAsDroppedForThatReason()
+    {
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions { Address = "inproc://na64-events-nobody" });
+        var batch = BuiltBatch(3);
+
+        var result = await sink.WriteAsync(batch, CancellationToken.None);
+
+        Assert.Equal(SinkWriteResult.None(batch, DropReason.NoSubscriber), result);
+        Assert.False(sink.HasSubscriber);
+        Assert.Equal(0ul, sink.MessagesSent);
+    }
+
+    [Fact]
+    public async Task InAPipeline_NoSubscriberDropsAreInTheSinkSummary()
+    {
+        int[] sources = [623];
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions { Address = "inproc://na64-events-pipeline" });
+        var pipeline = new ReadoutPipeline(Options(sources), new ScriptedReceiver(AllFragments(sources, 1, 10), 4).FillAsync, null, NewAssembler(), [sink]);
+
+        var summary = await pipeline.RunAsync().WaitAsync(Safety);
+
+        Assert.Equal(10, summary.Sinks[0].Dropped[DropReason.NoSubscriber]);
+        Assert.True(summary.IsBalanced);
+    }
+
+    [Fact]
+    public void WaitForSubscriber_ReturnsFalseWhenNobodyCame()
+    {
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions { Address = "inproc://na64-events-lonely" });
+        Assert.False(sink.WaitForSubscriber(TimeSpan.Zero));
+    }
+
+    [Fact]
+    public void OnlySubscriptionsMatchingTheNa64Topic_Count()
+    {
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions { Address = "inproc://na64-events-topics" });
+        sink.NoteSubscription([1, (byte)'H', (byte)'V']);
+        Assert.False(sink.HasSubscriber);
+        sink.NoteSubscription([1, (byte)'N', (byte)'A']);
+        Assert.True(sink.HasSubscriber);
+        sink.NoteSubscription([1]);                       // the empty topic takes everything
+        sink.NoteSubscription([0, (byte)'N', (byte)'A']);
+        Assert.True(sink.HasSubscriber);
+        sink.NoteSubscription([0]);
+        Assert.False(sink.HasSubscriber);
+        sink.NoteSubscription([1, (byte)'N', (byte)'A', (byte)'6', (byte)'4', (byte)'!']);   // longer than our topic: never matches
+        Assert.False(sink.HasSubscriber);
+    }
+
+    [Fact]
+    public void HeaderFrame_RoundTrips_AndBadFramesNameTheirFault()
+    {
+        var batch = BuiltBatch(2);
+        var frame = new byte[NetMqEventHeader.SizeFor(2)];
+        Assert.Equal(frame.Length, NetMqEventHeader.Write(frame, 42, batch, 0, 2));
+        var (sequence, events) = NetMqEventHeader.Read(frame);
+        Assert.Equal(42ul, sequence);
+        Assert.Equal(2, events.Length);
+        Assert.Equal(batch.GetBytes(1).Length, events[1].Size);
+
+        Assert.Contains("prefix", Assert.Throws<FormatException>(() => NetMqEventHeader.Read(frame.AsSpan(0, 8))).Message, StringComparison.Ordinal);
+        Assert.Contains("count 2 needs", Assert.Throws<FormatException>(() => NetMqEventHeader.Read(frame.AsSpan(0, frame.Length - 1))).Message, StringComparison.Ordinal);
+        var wrongVersion = (byte[])frame.Clone();
+        wrongVersion[4] = 9;
+        Assert.Contains("version 9", Assert.Throws<FormatException>(() => NetMqEventHeader.Read(wrongVersion)).Message, StringComparison.Ordinal);
+        var wrongMagic = (byte[])frame.Clone();
+        wrongMagic[0] = (byte)'X';
+        Assert.Throws<FormatException>(() => NetMqEventHeader.Read(wrongMagic));
+    }
+
+    [Fact]
+    public void BadOptions_AreRefused()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new NetMqPublisherSink(new NetMqPublisherOptions { Address = "inproc://x", SendHighWatermark = 0 }));
+        Assert.Contains("SendHighWatermark", ex.Message, StringComparison.Ordinal);
+    }
+}
