@@ -230,6 +230,7 @@ public sealed class HvChannelController
         {
             if (t.Source == t.Destination) return;
             _log.Information("HV {Channel}: {From} -> {To} on {Trigger}", Name, t.Source, t.Destination, t.Trigger);
+            _snapshot = MakeSnapshot(); // handlers see the new state with the readback that caused it
             StateChanged?.Invoke(t.Source, t.Destination);
         });
         _machine.OnUnhandledTrigger((state, trigger, unmet) => throw Refusal(state, trigger, unmet));
