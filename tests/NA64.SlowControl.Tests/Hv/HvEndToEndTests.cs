@@ -36,6 +36,9 @@ public class HvEndToEndTests
         Assert.Equal(5, model.RampUp, 3);
 
         var ramp = channel.RampAsync(565);
+        // The clock must not move while VSET/ON are on the line (that would be a reply timeout): a poll without
+        // advancing time waits for the channel's gate, which the command holds until both are acknowledged.
+        await poller.PollOnceAsync().WaitAsync(TimeSpan.FromSeconds(30));
         for (int i = 0; i < 200 && !ramp.IsCompleted; i++)
             await Cycle();
         await ramp;
