@@ -49,7 +49,7 @@ public sealed class DateEventView
     public int SkippedShortEquipments { get; private set; }
 
     /// <summary>The S-Link block of an equipment.</summary>
-    public ReadOnlySpan<byte> Payload(in DateEquipment equipment) => Bytes.Span.Slice(equipment.PayloadOffset, equipment.PayloadLength);
+    public ReadOnlySpan<byte> Payload(scoped in DateEquipment equipment) => Bytes.Span.Slice(equipment.PayloadOffset, equipment.PayloadLength);
 
     /// <summary>
     /// Checks the first 16 bytes of an event (magic, flavour, size rules) and returns the event size and header length.

@@ -49,6 +49,7 @@ public sealed class PedestalAccumulator
     }
 
     public int ChannelCount => _histograms.Length;
+    /// <summary>Blocks added with <see cref="Add(MsadcBlock)"/> (single-channel adds are not events).</summary>
     public long Events { get; private set; }
 
     /// <summary>Adds one channel's samples of one latch-all event. Sample k is even path when k is even.</summary>

@@ -45,9 +45,6 @@ internal interface IZsKernel
     /// <summary>First channel at or after <paramref name="from"/> that passes its threshold; ChannelCount if none.</summary>
     static abstract int NextHit(in ZsScan scan, int from);
 
-    /// <summary>Lanes of one vector load (1 for scalar).</summary>
-    static abstract int Width { get; }
-
     /// <summary>True if any sample &gt; its path's limit (pedestal + threshold). <paramref name="canOverRead"/> says a
     /// full vector may be loaded from the channel start even if the channel is shorter.</summary>
     static abstract bool Exceeds(ref short channel, int samples, int limitPair, bool canOverRead);
@@ -58,8 +55,6 @@ internal interface IZsKernel
 
 internal struct ScalarKernel : IZsKernel
 {
-    public static int Width => 1;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int NextHit(in ZsScan scan, int from)
     {
@@ -98,8 +93,6 @@ internal struct ScalarKernel : IZsKernel
 internal struct Vector256Kernel : IZsKernel
 {
     private const int W = 16;
-    public static int Width => W;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int NextHit(in ZsScan scan, int from)
     {
@@ -113,14 +106,30 @@ internal struct Vector256Kernel : IZsKernel
             int swap = (s & 1) * 16;
             ref short channel = ref scan.Channel(from);
             ref int limits = ref scan.LimitPairs;
-            for (int c = from; c < n; c++)
+            int c = from;
+            // Two channels per iteration: one test-and-branch for both, more loads in flight.
+            for (; c + 1 < n; c += 2)
+            {
+                int pair0 = Unsafe.Add(ref limits, c);
+                int pair1 = Unsafe.Add(ref limits, c + 1);
+                var over0 = Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel), Vector256.Create(pair0).AsInt16())
+                    | Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel, second),
+                        Vector256.Create((int)BitOperations.RotateLeft((uint)pair0, swap)).AsInt16());
+                ref short next = ref Unsafe.Add(ref channel, s);
+                var over1 = Vector256.GreaterThan(Vector256.LoadUnsafe(ref next), Vector256.Create(pair1).AsInt16())
+                    | Vector256.GreaterThan(Vector256.LoadUnsafe(ref next, second),
+                        Vector256.Create((int)BitOperations.RotateLeft((uint)pair1, swap)).AsInt16());
+                if ((over0 | over1) != Vector256<short>.Zero)
+                    return over0 != Vector256<short>.Zero ? c : c + 1;
+                channel = ref Unsafe.Add(ref next, s);
+            }
+            if (c < n)
             {
                 int pair = Unsafe.Add(ref limits, c);
                 var over = Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel), Vector256.Create(pair).AsInt16())
                     | Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel, second),
                         Vector256.Create((int)BitOperations.RotateLeft((uint)pair, swap)).AsInt16());
                 if (over != Vector256<short>.Zero) return c;
-                channel = ref Unsafe.Add(ref channel, s);
             }
             return n;
         }
@@ -190,8 +199,6 @@ internal struct Vector256Kernel : IZsKernel
 internal struct Vector512Kernel : IZsKernel
 {
     private const int W = 32;
-    public static int Width => W;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int NextHit(in ZsScan scan, int from)
     {

@@ -6,6 +6,7 @@ using Serilog;
 using Stateless;
 using Stateless.Graph;
 using Stateless.Reflection;
+using Transition = Stateless.StateMachine<NA64.SlowControl.Hv.HvChannelState, NA64.SlowControl.Hv.HvChannelController.Trigger>.Transition;
 
 namespace NA64.SlowControl.Hv;
 
@@ -20,7 +21,7 @@ namespace NA64.SlowControl.Hv;
 /// </remarks>
 public sealed class HvChannelController
 {
-    private enum Trigger
+    internal enum Trigger
     {
         Readback,
         PollFailed,
@@ -90,16 +91,39 @@ public sealed class HvChannelController
     public HvChannelState State => _machine.State;
     public double TargetVolts => _targetVolts;
 
-    /// <summary>Raised (inside the channel's gate) for every alarm; also logged.</summary>
+    /// <summary>
+    /// Raised for every alarm (also logged). Runs inside the channel's gate: a handler must not wait for a command
+    /// to this channel (queue it instead).
+    /// </summary>
     public event Action<Alarm>? AlarmRaised;
 
-    /// <summary>Raised after every state change, with (from, to).</summary>
+    /// <summary>Raised after every state change, with (from, to); runs inside the channel's gate like <see cref="AlarmRaised"/>.</summary>
     public event Action<HvChannelState, HvChannelState>? StateChanged;
 
     public HvChannelSnapshot Snapshot() => _snapshot;
 
     /// <summary>The machine as a UML dot graph (docs/hv-channel-states.dot is generated from it).</summary>
-    public string ToDotGraph() => UmlDotGraph.Format(_machine.GetInfo());
+    public string ToDotGraph() => new StateGraph(_machine.GetInfo()).ToGraph(new ChannelGraphStyle());
+
+    /// <summary>
+    /// Stateless has no description parameter for async internal transitions with a guard or for guarded dynamic
+    /// transitions, and prints "Function" there. This style writes what those guards and decisions mean.
+    /// </summary>
+    private sealed class ChannelGraphStyle : UmlDotGraphStyle
+    {
+        private const string Unnamed = "Function";
+
+        public override string FormatOneDecisionNode(string nodeName, string label) =>
+            base.FormatOneDecisionNode(nodeName, label == Unnamed ? "state as read back" : label);
+
+        public override string FormatOneTransition(string sourceNodeName, string trigger, IEnumerable<string> actions,
+            string destinationNodeName, IEnumerable<string> guards) =>
+            base.FormatOneTransition(sourceNodeName, trigger, actions, destinationNodeName,
+                guards.Select(g => g != Unnamed ? g
+                    : sourceNodeName == nameof(HvChannelState.Interlocked) && trigger == nameof(Trigger.SwitchOn)
+                        ? "interlock gone, board in REMOTE"
+                        : "board in REMOTE").ToList());
+    }
 
     // ---------------------------------------------------------------------------------------------
     // The state machine, in one place.
@@ -133,11 +157,11 @@ public sealed class HvChannelController
         // Normal operation: the state is whatever the ON/RUP/RDW bits and VMON say; commands only send bytes.
         _machine.Configure(HvChannelState.Operating)
             .SubstateOf(HvChannelState.Connected)
-            .PermitDynamicIf(_readback, o => o.State, o => IsOperating(o.State) && o.State != State, "ON/RUP/RDW bits, |VMON-VSET|", operating)
+            .PermitDynamicIf(_readback, AsReadBack, o => IsOperating(o.State) && o.State != State, "ON/RUP/RDW bits, |VMON-VSET|", operating)
             .IgnoreIf(_readback, o => o.State == State, "no change")
-            .InternalTransitionAsync(_switchOn, (v, _) => SendSwitchOnAsync(v))
-            .InternalTransitionAsync(Trigger.SwitchOff, _ => SendSwitchOffAsync())
-            .InternalTransitionAsync(_setVoltage, (v, _) => SendVoltageAsync(v));
+            .InternalTransitionAsyncIf(_switchOn, BoardInRemoteFor, SendSwitchOnAsync)
+            .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, SendSwitchOffAsync)
+            .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
         foreach (var s in new[] { HvChannelState.Off, HvChannelState.RampingUp, HvChannelState.On, HvChannelState.RampingDown, HvChannelState.OutOfTolerance })
             _machine.Configure(s).SubstateOf(HvChannelState.Operating);
         _machine.Configure(HvChannelState.On).OnEntry(OnReachedOn, "log");
@@ -148,20 +172,20 @@ public sealed class HvChannelController
             .OnEntryAsync(OnTrippedAsync, "alarm; start recovery if budget allows")
             .PermitIf(Trigger.BeginRecovery, HvChannelState.RecoveryStepDown, RecoveryAllowed, "channel wanted on and recoveries in the last hour < maxPerHour")
             .IgnoreIf(_readback, o => o.State == HvChannelState.Tripped, "TRIP still latched")
-            .PermitDynamicIf(_readback, o => o.State, o => IsOperating(o.State), "TRIP cleared (ON or BDCLR)", operating)
-            .InternalTransitionAsync(_switchOn, (v, _) => SendSwitchOnAsync(v))
-            .InternalTransitionAsync(Trigger.SwitchOff, _ => SendSwitchOffAsync())
-            .InternalTransitionAsync(_setVoltage, (v, _) => SendVoltageAsync(v));
+            .PermitDynamicIf(_readback, AsReadBack, o => IsOperating(o.State), "TRIP cleared (ON or BDCLR)", operating)
+            .InternalTransitionAsyncIf(_switchOn, BoardInRemoteFor, SendSwitchOnAsync)
+            .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, SendSwitchOffAsync)
+            .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
 
         // Two-step recovery: nominal - step, stable for stableTime, nominal. An operator command takes over.
         _machine.Configure(HvChannelState.Recovering)
             .SubstateOf(HvChannelState.Connected)
             .OnExit(EndRecovery, "log outcome")
-            .PermitDynamicIf(_readback, o => o.State, o => !_recoveryActive && IsOperating(o.State), "recovery abandoned: state as read back", operating)
+            .PermitDynamicIf(_readback, AsReadBack, o => !_recoveryActive && IsOperating(o.State), "recovery abandoned: state as read back", operating)
             .IgnoreIf(_readback, o => _recoveryActive && IsOperating(o.State), "step not reached yet")
-            .InternalTransitionAsync(_switchOn, (v, _) => TakeOverAsync(() => SendSwitchOnAsync(v)))
-            .InternalTransitionAsync(Trigger.SwitchOff, _ => TakeOverAsync(SendSwitchOffAsync))
-            .InternalTransitionAsync(_setVoltage, (v, _) => TakeOverAsync(() => SendVoltageAsync(v)));
+            .InternalTransitionAsyncIf(_switchOn, BoardInRemoteFor, AbandonRecoveryAndSwitchOnAsync)
+            .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, AbandonRecoveryAndSwitchOffAsync)
+            .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, AbandonRecoveryAndSetVoltageAsync);
         _machine.Configure(HvChannelState.RecoveryStepDown)
             .SubstateOf(HvChannelState.Recovering)
             .OnEntryAsync(StartRecoveryAsync, "VSET = nominal - step, ON")
@@ -181,26 +205,26 @@ public sealed class HvChannelController
             .SubstateOf(HvChannelState.Connected)
             .OnEntry(OnInterlocked, "alarm, wait for operator")
             .IgnoreIf(_readback, o => !_interlockReleased || o.State == HvChannelState.Interlocked, "waiting for operator SwitchOn")
-            .PermitDynamicIf(_readback, o => o.State, o => _interlockReleased && o.State != HvChannelState.Interlocked, "operator switched on: state as read back", all)
-            .InternalTransitionAsyncIf(_switchOn, _ => !InterlockStillActive(), (v, _) => ReleaseInterlockAsync(v))
-            .InternalTransitionAsync(Trigger.SwitchOff, _ => SendSwitchOffAsync())
-            .InternalTransitionAsync(_setVoltage, (v, _) => SendVoltageAsync(v));
+            .PermitDynamicIf(_readback, AsReadBack, o => _interlockReleased && o.State != HvChannelState.Interlocked, "operator switched on: state as read back", all)
+            .InternalTransitionAsyncIf(_switchOn, InterlockGoneAndBoardInRemote, AcknowledgeInterlockAndSwitchOnAsync)
+            .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, SendSwitchOffAsync)
+            .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
 
         // KILL input / channel switch: the hardware decides; switching on is refused until it is released.
         _machine.Configure(HvChannelState.Killed)
             .SubstateOf(HvChannelState.Connected)
             .OnEntry(() => OnHardwareOff(HvAlarmKind.Killed, "killed by the KILL input"), "alarm")
             .IgnoreIf(_readback, o => o.State == HvChannelState.Killed, "KILL still set")
-            .PermitDynamicIf(_readback, o => o.State, o => IsOperating(o.State), "KILL released", operating)
-            .InternalTransitionAsync(Trigger.SwitchOff, _ => SendSwitchOffAsync())
-            .InternalTransitionAsync(_setVoltage, (v, _) => SendVoltageAsync(v));
+            .PermitDynamicIf(_readback, AsReadBack, o => IsOperating(o.State), "KILL released", operating)
+            .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, SendSwitchOffAsync)
+            .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
         _machine.Configure(HvChannelState.Disabled)
             .SubstateOf(HvChannelState.Connected)
             .OnEntry(() => OnHardwareOff(HvAlarmKind.Disabled, "disabled by its front-panel channel switch"), "alarm")
             .IgnoreIf(_readback, o => o.State == HvChannelState.Disabled, "DIS still set")
-            .PermitDynamicIf(_readback, o => o.State, o => IsOperating(o.State), "channel switch back on", operating)
-            .InternalTransitionAsync(Trigger.SwitchOff, _ => SendSwitchOffAsync())
-            .InternalTransitionAsync(_setVoltage, (v, _) => SendVoltageAsync(v));
+            .PermitDynamicIf(_readback, AsReadBack, o => IsOperating(o.State), "channel switch back on", operating)
+            .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, SendSwitchOffAsync)
+            .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
 
         _machine.OnTransitionCompleted(t =>
         {
@@ -218,6 +242,15 @@ public sealed class HvChannelController
         return infos;
     }
 
+    private static HvChannelState AsReadBack(HvObservation o) => o.State;
+
+    /// <summary>In LOCAL mode (front panel) the board refuses every SET: refuse before sending.</summary>
+    private bool BoardInRemote() => _lastBoard?.LocalMode != true;
+
+    private bool BoardInRemoteFor(double _) => BoardInRemote();
+
+    private bool InterlockGoneAndBoardInRemote(double _) => BoardInRemote() && !InterlockStillActive();
+
     private static bool IsOperating(HvChannelState s) => s is HvChannelState.Off or HvChannelState.RampingUp
         or HvChannelState.On or HvChannelState.RampingDown or HvChannelState.OutOfTolerance;
 
@@ -228,8 +261,10 @@ public sealed class HvChannelController
 
     private bool StableLongEnough() => _time.GetUtcNow() - _stableSince >= _settings.Recovery.StableTime;
 
-    private bool InterlockStillActive() =>
-        _lastBoard?.InterlockActive == true || (_last is { } r && r.Status.HasFlag(HvChannelStatus.Interlock));
+    // Only the board's interlock input (BDILK) says whether the interlock is still there. The channel's ILK bit may
+    // stay latched after the input is released until ON clears it (the simulator does so; unverified on hardware),
+    // so refusing ON while it is set would leave the channel off for good.
+    private bool InterlockStillActive() => _lastBoard?.InterlockActive == true;
 
     private bool RecoveryAllowed()
     {
@@ -249,7 +284,9 @@ public sealed class HvChannelController
         if (trigger is Trigger.Readback or Trigger.PollFailed or Trigger.BeginRecovery)
             return new HvCommandRefusedException(Name, trigger.ToString(),
                 $"internal error: no transition for {trigger} in state {state}; unmet guards: {string.Join("; ", unmetGuards)}");
-        string reason = state switch
+        string reason = _lastBoard?.LocalMode == true
+            ? $"board {BoardName} is in LOCAL mode (front panel); it refuses every SET"
+            : state switch
         {
             HvChannelState.Unknown => $"no readback from board {BoardName} yet",
             HvChannelState.Disconnected => $"board {BoardName} is disconnected",
@@ -329,7 +366,12 @@ public sealed class HvChannelController
     {
         var waiter = new RampWaiter(volts, progress);
         await CommandAsync("SwitchOn", () => _machine.FireAsync(_switchOn, volts), volts, waiter, ct).ConfigureAwait(false);
-        using (ct.Register(() => waiter.Completion.TrySetCanceled(ct)))
+        // Cancelling stops the waiting, not the ramp: the channel keeps going to the VSET already sent.
+        using (ct.Register(() =>
+               {
+                   Interlocked.CompareExchange(ref _ramp, null, waiter);
+                   waiter.Completion.TrySetCanceled(ct);
+               }))
             await waiter.Completion.Task.ConfigureAwait(false);
     }
 
@@ -339,8 +381,6 @@ public sealed class HvChannelController
         try
         {
             _ct = ct;
-            if (_lastBoard?.LocalMode == true)
-                throw new HvCommandRefusedException(Name, command, $"board {BoardName} is in LOCAL mode (front panel); it refuses every SET");
             await fire().ConfigureAwait(false);
             // The command is on the wire: an older ramp towards something else can no longer complete as asked.
             if (_ramp is { } old && (waiter is not null || volts is null || Math.Abs(volts.Value - old.Target) > VSetResolution || command == "SwitchOff"))
@@ -358,7 +398,19 @@ public sealed class HvChannelController
     // Actions (run inside the gate)
     // ---------------------------------------------------------------------------------------------
 
-    private async Task SendVoltageAsync(double volts)
+    private Task SendVoltageAsync(double volts, Transition _) => WriteVoltageAsync(volts);
+
+    private Task SendSwitchOnAsync(double volts, Transition _) => WriteOnAsync(volts);
+
+    private Task SendSwitchOffAsync(Transition _) => WriteOffAsync();
+
+    private Task AbandonRecoveryAndSwitchOnAsync(double volts, Transition _) => TakeOverAsync(() => WriteOnAsync(volts));
+
+    private Task AbandonRecoveryAndSwitchOffAsync(Transition _) => TakeOverAsync(WriteOffAsync);
+
+    private Task AbandonRecoveryAndSetVoltageAsync(double volts, Transition _) => TakeOverAsync(() => WriteVoltageAsync(volts));
+
+    private async Task WriteVoltageAsync(double volts)
     {
         await _board.SetVoltageAsync(Index, volts, _ct).ConfigureAwait(false);
         _log.Information("HV {Channel}: VSET {Volts} V sent", Name, volts);
@@ -366,16 +418,16 @@ public sealed class HvChannelController
         Expect("VSET", string.Create(CultureInfo.InvariantCulture, $"VSET = {volts:0.0} V"), r => Math.Abs(r.VSet - volts) <= VSetResolution);
     }
 
-    private async Task SendSwitchOnAsync(double volts)
+    private async Task WriteOnAsync(double volts)
     {
-        await SendVoltageAsync(volts).ConfigureAwait(false);
+        await WriteVoltageAsync(volts).ConfigureAwait(false);
         await _board.SwitchOnAsync(Index, _ct).ConfigureAwait(false);
         _log.Information("HV {Channel}: ON sent", Name);
         _wantOn = true;
         Expect("ON", "ON", r => r.Status.HasFlag(HvChannelStatus.On));
     }
 
-    private async Task SendSwitchOffAsync()
+    private async Task WriteOffAsync()
     {
         await _board.SwitchOffAsync(Index, _ct).ConfigureAwait(false);
         _log.Information("HV {Channel}: OFF sent", Name);
@@ -390,9 +442,9 @@ public sealed class HvChannelController
         _recoveryActive = false;
     }
 
-    private async Task ReleaseInterlockAsync(double volts)
+    private async Task AcknowledgeInterlockAndSwitchOnAsync(double volts, Transition _)
     {
-        await SendSwitchOnAsync(volts).ConfigureAwait(false);
+        await WriteOnAsync(volts).ConfigureAwait(false);
         _interlockReleased = true;
         _log.Information("HV {Channel}: interlock acknowledged by operator", Name);
     }
@@ -440,7 +492,7 @@ public sealed class HvChannelController
         double nominal = _targetVolts;
         await RecoveryCommandAsync(async () =>
         {
-            await SendSwitchOnAsync(RecoveryStepVolts).ConfigureAwait(false);
+            await WriteOnAsync(RecoveryStepVolts).ConfigureAwait(false);
             _targetVolts = nominal; // the step is temporary: nominal stays what the operator asked for
         }).ConfigureAwait(false);
     }
@@ -449,7 +501,7 @@ public sealed class HvChannelController
     {
         _log.Information("HV {Channel}: recovery step 2, stable at {Step} V for {Stable}; VSET {Volts} V",
             Name, RecoveryStepVolts, _settings.Recovery.StableTime, _targetVolts);
-        return RecoveryCommandAsync(() => SendVoltageAsync(_targetVolts));
+        return RecoveryCommandAsync(() => WriteVoltageAsync(_targetVolts));
     }
 
     /// <summary>A recovery command that the board refuses ends the recovery with an alarm (the poller must go on).</summary>

@@ -101,24 +101,30 @@ public class KernelBenchmarks : IQuickBenchmark
     [Benchmark]
     public long FusedVector512() => _vector512.Suppress(new MsadcBlock(_samples, SamplesPerChannel), _output).Kept;
 
-    /// <summary>Prints GB/s and the two target ratios from per-call seconds of each method (null = not run).</summary>
-    public static bool Report(TextWriter output, int bufferMiB, long inputBytes, Func<string, double?> seconds)
+    /// <summary>Prints GB/s and the two target ratios from per-call seconds of each method (null = not run).
+    /// <paramref name="wallSeconds"/>, if given, adds the wall-clock GB/s for information.</summary>
+    public static bool Report(TextWriter output, int bufferMiB, long inputBytes, string clock, Func<string, double?> seconds,
+        Func<string, double?>? wallSeconds = null)
     {
         var inv = CultureInfo.InvariantCulture;
         double? readOnly = seconds(nameof(ReadOnlySum));
         double? scalar = seconds(nameof(FusedScalar));
         double? v256 = seconds(nameof(FusedVector256));
         double? v512 = seconds(nameof(FusedVector512));
-        output.WriteLine(string.Create(inv, $"-- kernel, {bufferMiB} MiB of int16 [channel][{SamplesPerChannel}], {Occupancy:P0} occupancy, 5 sigma"));
-        foreach (var (name, t) in new[] { ("read-only V256 sum", readOnly), ("fused scalar", scalar), ("fused Vector256", v256), ("fused Vector512", v512) })
+        output.WriteLine(string.Create(inv, $"-- kernel, {bufferMiB} MiB of int16 [channel][{SamplesPerChannel}], {Occupancy:P0} channels with a pulse, thresholds 5 sigma ({clock})"));
+        foreach (var (method, name) in new[] { (nameof(ReadOnlySum), "read-only V256 sum"), (nameof(FusedScalar), "fused scalar"),
+                     (nameof(FusedVector256), "fused Vector256"), (nameof(FusedVector512), "fused Vector512") })
         {
-            output.WriteLine(t is double s
-                ? string.Create(inv, $"   {name,-20} {s * 1e6,10:F1} us  {inputBytes / s / 1e9,7:F2} GB/s")
+            var wall = wallSeconds?.Invoke(method);
+            output.WriteLine(seconds(method) is double s
+                ? string.Create(inv, $"   {name,-20} {s * 1e6,10:F1} us  {inputBytes / s / 1e9,7:F2} GB/s") +
+                  (wall is double w ? string.Create(inv, $"   (wall clock {w * 1e6,10:F1} us  {inputBytes / w / 1e9,7:F2} GB/s)") : "")
                 : $"   {name,-20}     skipped (Vector512 not hardware-accelerated)");
         }
         // The fused kernel that production picks (ZsImplementation.Best).
-        double? fused = Vector512.IsHardwareAccelerated && v512 is not null ? v512 : v256;
-        string fusedName = Vector512.IsHardwareAccelerated && v512 is not null ? "Vector512" : "Vector256";
+        bool use512 = Vector512.IsHardwareAccelerated && v512 is not null;
+        double? fused = use512 ? v512 : v256;
+        string fusedName = use512 ? "Vector512" : "Vector256";
         if (readOnly is null || scalar is null || fused is null)
         {
             output.WriteLine("FAIL  kernel: a required case did not run");
@@ -141,14 +147,10 @@ public class KernelBenchmarks : IQuickBenchmark
             var t = v512
                 ? runner.Measure(ReadOnlySum, FusedScalar, FusedVector256, FusedVector512)
                 : runner.Measure(ReadOnlySum, FusedScalar, FusedVector256);
-            var times = new Dictionary<string, double?>
-            {
-                [nameof(ReadOnlySum)] = t[0],
-                [nameof(FusedScalar)] = t[1],
-                [nameof(FusedVector256)] = t[2],
-                [nameof(FusedVector512)] = v512 ? t[3] : null,
-            };
-            pass &= Report(runner.Out, mib, InputBytes, m => times[m]);
+            var names = new[] { nameof(ReadOnlySum), nameof(FusedScalar), nameof(FusedVector256), nameof(FusedVector512) };
+            double? Cpu(string m) => Array.IndexOf(names, m) is var i && i < t.Length ? t[i].CpuSeconds : null;
+            double? Wall(string m) => Array.IndexOf(names, m) is var i && i < t.Length ? t[i].WallSeconds : null;
+            pass &= Report(runner.Out, mib, InputBytes, "thread CPU time", Cpu, Wall);
         }
         _samples = [];
         _output = [];

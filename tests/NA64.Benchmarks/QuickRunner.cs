@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace NA64.Benchmarks;
 
@@ -9,6 +10,9 @@ public interface IQuickBenchmark
     /// <summary>Measures, prints numbers and one PASS/FAIL line per target; false if any target failed.</summary>
     bool RunQuick(QuickRunner runner);
 }
+
+/// <summary>Median seconds per call: wall clock (Stopwatch) and this thread's CPU time.</summary>
+public readonly record struct QuickTiming(double WallSeconds, double CpuSeconds);
 
 /// <summary>
 /// Stopwatch timing for --quick mode: one warm-up call, then enough repetitions per run to last about
@@ -20,9 +24,11 @@ public sealed class QuickRunner
     public int Runs { get; init; } = 7;
     public TextWriter Out { get; init; } = Console.Out;
 
-    /// <summary>Median seconds per call of each operation. Runs are interleaved (round r times every
-    /// operation once) so a change in machine load hits all cases alike and the ratios stay fair.</summary>
-    public double[] Measure(params Func<long>[] operations)
+    /// <summary>Median time per call of each operation. Runs are interleaved (round r times every
+    /// operation once) so a change in machine load hits all cases alike and the ratios stay fair.
+    /// The thread's CPU time is measured beside the wall clock: on a shared machine the wall clock also
+    /// counts the time other processes held the core.</summary>
+    public QuickTiming[] Measure(params Func<long>[] operations)
     {
         ArgumentNullException.ThrowIfNull(operations);
         long sink = 0;
@@ -36,25 +42,41 @@ public sealed class QuickRunner
             double single = Math.Max(sw.Elapsed.TotalSeconds, 1e-7);
             reps[o] = Math.Max(1, (int)(RunTime.TotalSeconds / single));
         }
-        var perOp = new double[operations.Length][];
-        for (int o = 0; o < operations.Length; o++) perOp[o] = new double[Runs];
+        var wall = new double[operations.Length][];
+        var cpu = new double[operations.Length][];
+        for (int o = 0; o < operations.Length; o++)
+        {
+            wall[o] = new double[Runs];
+            cpu[o] = new double[Runs];
+        }
         for (int r = 0; r < Runs; r++)
         {
             for (int o = 0; o < operations.Length; o++)
             {
+                double cpu0 = ThreadCpuSeconds();
                 sw.Restart();
                 for (int i = 0; i < reps[o]; i++) sink += operations[o]();
-                perOp[o][r] = sw.Elapsed.TotalSeconds / reps[o];
+                wall[o][r] = sw.Elapsed.TotalSeconds / reps[o];
+                cpu[o][r] = (ThreadCpuSeconds() - cpu0) / reps[o];
             }
         }
         GC.KeepAlive(sink);
-        var result = new double[operations.Length];
+        var result = new QuickTiming[operations.Length];
         for (int o = 0; o < operations.Length; o++)
         {
-            Array.Sort(perOp[o]);
-            result[o] = perOp[o][Runs / 2];
+            Array.Sort(wall[o]);
+            Array.Sort(cpu[o]);
+            result[o] = new QuickTiming(wall[o][Runs / 2], cpu[o][Runs / 2]);
         }
         return result;
+    }
+
+    /// <summary>CPU time of the calling thread (Linux CLOCK_THREAD_CPUTIME_ID); the wall clock elsewhere.</summary>
+    public static double ThreadCpuSeconds()
+    {
+        if (OperatingSystem.IsLinux() && NativeMethods.clock_gettime(NativeMethods.ClockThreadCpuTime, out var ts) == 0)
+            return ts.Seconds + ts.Nanoseconds * 1e-9;
+        return Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
     }
 
     public void Line(string text) => Out.WriteLine(text);
@@ -67,4 +89,19 @@ public sealed class QuickRunner
             $"{(pass ? "PASS" : "FAIL")}  {name}: {ratio:F2} (target >= {target:F2})"));
         return pass;
     }
+}
+
+internal static partial class NativeMethods
+{
+    public const int ClockThreadCpuTime = 3;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    public static partial int clock_gettime(int clock, out TimeSpec time);
 }

@@ -55,7 +55,7 @@ internal sealed class FakeDevice : IAsyncDisposable
 /// </summary>
 internal static class Safety
 {
-    public static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
     public static CancellationTokenSource Net(CancellationToken cancellationToken = default)
     {

@@ -9,7 +9,7 @@ namespace NA64.Hardware.Tests.Transport;
 /// </summary>
 public sealed class PseudoTerminalTests
 {
-    private static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task A_line_goes_both_ways_between_SerialEndpoint_on_the_slave_and_the_master()
@@ -56,6 +56,17 @@ public sealed class PseudoTerminalTests
             await client.FlushAsync();
             Assert.Equal(text, await ReadExactlyAsync(pty.Master, text.Length));
         }
+    }
+
+    [Fact]
+    public async Task What_the_device_sent_while_no_client_listened_is_not_read_by_the_next_client()
+    {
+        using var pty = PseudoTerminal.Open();
+        await pty.Master.WriteAsync("#BD:00,CMD:OK,VAL:stale\r\n"u8.ToArray());
+        var endpoint = new SerialEndpoint(new SerialSettings(pty.SlavePath));
+        await using var client = await endpoint.OpenAsync(CancellationToken.None);
+        await pty.Master.WriteAsync("fresh"u8.ToArray());
+        Assert.Equal("fresh"u8.ToArray(), await ReadExactlyAsync(client, 5));
     }
 
     [Fact]

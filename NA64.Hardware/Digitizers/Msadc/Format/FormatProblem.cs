@@ -7,6 +7,7 @@ public enum FormatProblemKind
     SlinkTooShort,
     SlinkSizeMismatch,
     SlinkEventNumber,
+    SlinkSpillNumber,
     SlinkMultiplexerSource,
     SlinkErrorFlag,
     SlinkErrorsCounter,
@@ -49,7 +50,7 @@ public readonly record struct FormatProblem(FormatProblemKind Kind, long ByteOff
     /// <summary>True when data were dropped or truncated because of this problem; false for flags on data that were kept.</summary>
     public bool DataLost => Kind switch
     {
-        FormatProblemKind.SlinkErrorFlag or FormatProblemKind.SlinkErrorsCounter or FormatProblemKind.TcsFifoError
+        FormatProblemKind.SlinkSpillNumber or FormatProblemKind.SlinkErrorFlag or FormatProblemKind.SlinkErrorsCounter or FormatProblemKind.TcsFifoError
             or FormatProblemKind.TcsEccError or FormatProblemKind.TcsSyncError or FormatProblemKind.TcsUndefinedError
             or FormatProblemKind.ZeroBitSet or FormatProblemKind.DuplicateChannel or FormatProblemKind.SaturatedSample
             or FormatProblemKind.AdcErrorBit or FormatProblemKind.FirstEventOfRun => false,

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NA64.Hardware.Digitizers.Msadc.Format;
 
@@ -98,16 +100,29 @@ public ref struct SadcBlockWriter
         }
 
         EnsureRoom(1 + dataWords);
+        CheckSamples(samples);
         int at = _words;
         WriteWord(at++, Sadc3.ChannelHeader(sum, samples.Length, chanId));
-        int i = 0;
-        for (int k = 0; k < dataWords; k++, i += 2)
+        // Hot loop: one little-endian word per sample pair, no per-word slicing; sizes were checked by EnsureRoom.
+        ref ushort s = ref MemoryMarshal.GetReference(samples);
+        Span<byte> words = _destination.Slice(at * 4, dataWords * 4);
+        ref byte dst = ref MemoryMarshal.GetReference(words);
+        int pairs = samples.Length >> 1;
+        uint id = Sadc3.FirstDataWordId << 24;
+        for (int k = 0; k < pairs; k++)
         {
-            int d1 = CheckSample(samples[i], i);
-            int d2 = i + 1 < samples.Length ? CheckSample(samples[i + 1], i + 1) : 0;
-            WriteWord(at++, Sadc3.DataWord(d1, d2, k == 0));
+            uint w = Unsafe.Add(ref s, 2 * k) | ((uint)Unsafe.Add(ref s, (2 * k) + 1) << Sadc3.Data2Shift) | id;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 4 * k), BitConverter.IsLittleEndian ? w : BinaryPrimitives.ReverseEndianness(w));
+            id = Sadc3.NextDataWordId << 24;
         }
 
+        if ((samples.Length & 1) != 0)
+        {
+            uint w = Unsafe.Add(ref s, samples.Length - 1) | id;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 4 * pairs), BitConverter.IsLittleEndian ? w : BinaryPrimitives.ReverseEndianness(w));
+        }
+
+        at += dataWords;
         _words = at;
         _lastChanId = chanId;
     }
@@ -187,15 +202,27 @@ public ref struct SadcBlockWriter
         }
     }
 
-    private static int CheckSample(ushort sample, int index)
+    private static void CheckSamples(ReadOnlySpan<ushort> samples)
     {
-        if (sample > Sadc3.SampleMask)
+        int any = 0;
+        foreach (ushort v in samples)
         {
-            throw new ArgumentOutOfRangeException("samples", sample,
-                string.Create(CultureInfo.InvariantCulture, $"sample[{index}] = {sample} refused: MSADC samples are 12 bits, 0..{Sadc3.SampleMask}"));
+            any |= v;
         }
 
-        return sample;
+        if (any <= Sadc3.SampleMask)
+        {
+            return;
+        }
+
+        for (int i = 0; i < samples.Length; i++)
+        {
+            if (samples[i] > Sadc3.SampleMask)
+            {
+                throw new ArgumentOutOfRangeException(nameof(samples), samples[i],
+                    string.Create(CultureInfo.InvariantCulture, $"sample[{i}] = {samples[i]} refused: MSADC samples are 12 bits, 0..{Sadc3.SampleMask}"));
+            }
+        }
     }
 
     private static void CheckRange(string field, int value, int max)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace NA64.Hardware.Digitizers.Msadc.Format;
@@ -11,6 +12,7 @@ namespace NA64.Hardware.Digitizers.Msadc.Format;
 /// and goes on where the rules allow: a bad block costs that block or that source, the rest of the event survives.
 /// Never reads past the fragment; every step advances at least one word, so no input can make it loop.
 /// </summary>
+[SkipLocalsInit]
 public static class SadcDecoder
 {
     /// <summary>Pass as expected event number to skip the DATE nbInBurst comparison.</summary>
@@ -20,7 +22,7 @@ public static class SadcDecoder
     /// Decodes a fragment given as bytes (little-endian words). <paramref name="expectedEventNumber"/> is the DATE
     /// nbInBurst the S-Link event_number must equal; <paramref name="baseOffset"/> is added to every reported offset.
     /// </summary>
-    public static SadcSourceResult Decode(ReadOnlySpan<byte> fragment, SadcEventData output, int expectedEventNumber = AnyEventNumber, long baseOffset = 0)
+    public static SadcSourceResult Decode(ReadOnlySpan<byte> fragment, SadcEventData output, int expectedEventNumber = AnyEventNumber, long baseOffset = 0, int expectedBurst = AnyEventNumber)
     {
         ArgumentNullException.ThrowIfNull(output);
         if ((fragment.Length & 3) != 0)
@@ -35,7 +37,7 @@ public static class SadcDecoder
 
         if (BitConverter.IsLittleEndian)
         {
-            return Decode(MemoryMarshal.Cast<byte, uint>(fragment), output, expectedEventNumber, baseOffset);
+            return Decode(MemoryMarshal.Cast<byte, uint>(fragment), output, expectedEventNumber, baseOffset, expectedBurst);
         }
 
         uint[] words = new uint[fragment.Length / 4];
@@ -44,11 +46,14 @@ public static class SadcDecoder
             words[i] = BinaryPrimitives.ReadUInt32LittleEndian(fragment[(i * 4)..]);
         }
 
-        return Decode(words, output, expectedEventNumber, baseOffset);
+        return Decode(words, output, expectedEventNumber, baseOffset, expectedBurst);
     }
 
-    /// <summary>Decodes a fragment given as 32-bit words (host order).</summary>
-    public static SadcSourceResult Decode(ReadOnlySpan<uint> words, SadcEventData output, int expectedEventNumber = AnyEventNumber, long baseOffset = 0)
+    /// <summary>
+    /// Decodes a fragment given as 32-bit words (host order). <paramref name="expectedBurst"/> is the DATE burst; the 11-bit
+    /// S-Link spill_number is compared with it modulo 2048 (data-formats §9.3; DDD does not check it, so data are kept).
+    /// </summary>
+    public static SadcSourceResult Decode(ReadOnlySpan<uint> words, SadcEventData output, int expectedEventNumber = AnyEventNumber, long baseOffset = 0, int expectedBurst = AnyEventNumber)
     {
         ArgumentNullException.ThrowIfNull(output);
         int channelsBefore = output.ChannelCount;
@@ -81,6 +86,12 @@ public static class SadcDecoder
             output.AddProblem(new FormatProblem(FormatProblemKind.SlinkEventNumber, baseOffset + 4, src,
                 string.Create(CultureInfo.InvariantCulture, $"S-Link event_number = {header.EventNumber}, DATE nbInBurst = {expectedEventNumber}; source discarded")));
             return Done(output, header, true, channelsBefore, baseOffset);
+        }
+
+        if (expectedBurst >= 0 && header.SpillNumber != SlinkHeader.SpillFromBurst(expectedBurst))
+        {
+            output.AddProblem(new FormatProblem(FormatProblemKind.SlinkSpillNumber, baseOffset + 4, src,
+                string.Create(CultureInfo.InvariantCulture, $"S-Link spill_number = {header.SpillNumber}, DATE burst = {expectedBurst} (mod 2048 = {SlinkHeader.SpillFromBurst(expectedBurst)}); data kept")));
         }
 
         CheckHeaderFlags(header, output, baseOffset);
@@ -254,30 +265,14 @@ public static class SadcDecoder
             seen[bit >> 6] |= mask;
 
             Span<ushort> dest = output.ReserveSamples(samples, out int start);
-            int got = 0;
-            bool saturated = false;
-            for (int k = 0; k < dataWords; k++)
+            int got = UnpackSamples(block.Slice(q + 1, dataWords), samples, dest, out bool saturated, out int badWord);
+            if (badWord >= 0)
             {
-                uint d = block[q + 1 + k];
-                uint top = d >> 30;
-                uint want = k == 0 ? Sadc3.FirstDataWordTop : Sadc3.NextDataWordTop;
-                if (top != want)
-                {
-                    flags |= SadcChannelFlags.Truncated;
-                    output.AddProblem(new FormatProblem(FormatProblemKind.BadDataWord, at + (4L * (1 + k)), src,
-                        string.Create(CultureInfo.InvariantCulture, $"bad 'data' word 0x{d:X8}: id top bits = {top}, expected {want} (port {port}, adc_id {adcId}, chan_id {chanId}, data word {k}); channel truncated to {got} of {samples} samples")));
-                    break;
-                }
-
-                ushort s1 = (ushort)(d & Sadc3.SampleMask);
-                dest[got++] = s1;
-                saturated |= s1 == Sadc3.SaturatedSample;
-                if (got < samples)
-                {
-                    ushort s2 = (ushort)((d >> Sadc3.Data2Shift) & Sadc3.SampleMask);
-                    dest[got++] = s2;
-                    saturated |= s2 == Sadc3.SaturatedSample;
-                }
+                uint d = block[q + 1 + badWord];
+                uint want = badWord == 0 ? Sadc3.FirstDataWordTop : Sadc3.NextDataWordTop;
+                flags |= SadcChannelFlags.Truncated;
+                output.AddProblem(new FormatProblem(FormatProblemKind.BadDataWord, at + (4L * (1 + badWord)), src,
+                    string.Create(CultureInfo.InvariantCulture, $"bad 'data' word 0x{d:X8}: id top bits = {d >> 30}, expected {want} (port {port}, adc_id {adcId}, chan_id {chanId}, data word {badWord}); channel truncated to {got} of {samples} samples")));
             }
 
             if (saturated)
@@ -290,5 +285,56 @@ public static class SadcDecoder
             output.CommitChannel(new SadcChannel(new SadcChannelAddress(src, port, adcId, chanId), (int)(h & Sadc3.SumMask), start, got, flags));
             q += 1 + dataWords;
         }
+    }
+
+    /// <summary>
+    /// The hot loop: two 12-bit samples per data word, stored as one 32-bit write (data1 low, data2 high, little-endian
+    /// ushort pair). Stops at the first word whose top bits are not 01 (first word) / 10 (others) and returns the
+    /// samples kept so far; <paramref name="badWord"/> is its index, or -1.
+    /// </summary>
+    private static int UnpackSamples(ReadOnlySpan<uint> data, int samples, Span<ushort> dest, out bool saturated, out int badWord)
+    {
+        ref uint src = ref MemoryMarshal.GetReference(data);
+        ref byte dst = ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(dest));
+        int fullWords = samples >> 1;
+        uint sat = 0;
+        badWord = -1;
+        uint want = Sadc3.FirstDataWordTop;
+        int k = 0;
+        for (; k < fullWords; k++)
+        {
+            uint d = Unsafe.Add(ref src, k);
+            if ((d >> 30) != want)
+            {
+                badWord = k;
+                saturated = sat != 0;
+                return 2 * k;
+            }
+
+            want = Sadc3.NextDataWordTop;
+            uint lo = d & Sadc3.SampleMask;
+            uint hi = (d >> Sadc3.Data2Shift) & Sadc3.SampleMask;
+            // 4095 + 1 carries into bit 12: a branch-free saturation test.
+            sat |= ((lo + 1) | (hi + 1)) & 0x1000;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 4 * k), lo | (hi << 16));
+        }
+
+        if ((samples & 1) != 0)
+        {
+            uint d = Unsafe.Add(ref src, k);
+            if ((d >> 30) != want)
+            {
+                badWord = k;
+                saturated = sat != 0;
+                return 2 * k;
+            }
+
+            uint lo = d & Sadc3.SampleMask;
+            sat |= (lo + 1) & 0x1000;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 4 * k), (ushort)lo);
+        }
+
+        saturated = sat != 0;
+        return samples;
     }
 }

@@ -73,7 +73,7 @@ public sealed class SadcEventData
 
     public IReadOnlyList<FormatProblem> Problems => _problems;
 
-    public ReadOnlySpan<ushort> Samples(in SadcChannel channel) => new(_samples, channel.SampleStart, channel.SampleCount);
+    public ReadOnlySpan<ushort> Samples(scoped in SadcChannel channel) => new(_samples, channel.SampleStart, channel.SampleCount);
 
     public void Clear()
     {

@@ -309,10 +309,11 @@ public sealed class CaenN1470Channel
     /// <summary>Current the load would draw at the present state, µA, before current limiting.</summary>
     private double LoadCurrentLocked()
     {
-        var current = _injectedMicroamps;
+        // No output voltage, no load current (an injected short draws nothing at 0 V) except the charging term.
+        var current = 0.0;
         if (_volts > Epsilon)
         {
-            current += _load.LeakageMicroamps + (_volts / _load.ResistanceMegaohms);
+            current += _injectedMicroamps + _load.LeakageMicroamps + (_volts / _load.ResistanceMegaohms);
             if (_vset > 0 && _board.Spill.InSpill(_t))
             {
                 current += _load.BeamMicroamps * Math.Min(1, _volts / _vset);

@@ -76,8 +76,9 @@ public class CaenN1470WireTests
     [Fact]
     public void ImonHasThreeDecimalsInTheLowRange()
     {
-        var t = new CaenTestBoard();
-        t[0].InjectCurrent(0.0125);
+        var t = new CaenTestBoard(loads: [new CaenN1470Load { LeakageMicroamps = 0.0125, ResistanceMegaohms = double.PositiveInfinity, CapacitanceNanofarads = 0 }]);
+        t.On(0, 10);
+        t.Advance(10);
         Assert.Equal("#BD:00,CMD:OK,VAL:0000.01", t.Ask("$BD:00,CMD:MON,CH:0,PAR:IMON"));
         Assert.Equal("#BD:00,CMD:OK,VAL:2", t.Ask("$BD:00,CMD:MON,CH:0,PAR:IMDEC"));
         t.Ask("$BD:00,CMD:SET,CH:0,PAR:IMRANGE,VAL:LOW");
@@ -399,6 +400,23 @@ public class CaenN1470WireTests
             var reply = t.Ask(line);
             return reply is null
                 || (reply.StartsWith("#BD:00,", StringComparison.Ordinal) && !reply.Contains('\r', StringComparison.Ordinal) && !reply.Contains('\n', StringComparison.Ordinal));
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void EverySetpointWithinResolutionReadsBackZeroPadded()
+    {
+        var t = new CaenTestBoard();
+        var tenths = Gen.Choose(0, 80000);
+        Prop.ForAll(tenths.ToArbitrary(), v =>
+        {
+            var volts = v / 10.0;
+            var text = volts.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+            var set = t.Ask($"$BD:00,CMD:SET,CH:2,PAR:VSET,VAL:{text}");
+            var mon = t.Ask("$BD:00,CMD:MON,CH:2,PAR:VSET");
+            return set == "#BD:00,CMD:OK"
+                && mon == "#BD:00,CMD:OK,VAL:" + volts.ToString("0000.0", System.Globalization.CultureInfo.InvariantCulture)
+                && mon.Length >= "#BD:00,CMD:OK,VAL:0000.0".Length;
         }).QuickCheckThrowOnFailure();
     }
 }

@@ -318,4 +318,24 @@ public class SadcDecoderCheckTests
         Assert.Empty(o.Problems);
         Assert.Equal([9, 2], o.Channels.ToArray().Select(c => c.Address.ChanId));
     }
+
+    [Theory]
+    [InlineData(17, false)]
+    [InlineData(17 + 2048, false)]
+    [InlineData(18, true)]
+    public void Slink_spill_is_compared_with_the_date_burst_modulo_2048(int burst, bool flagged)
+    {
+        var o = new SadcEventData();
+        var r = SadcDecoder.Decode(WorkedExampleTests.ExpectedWords, o, 1234, 0, burst);
+        Assert.False(r.Discarded);
+        Assert.Single(o.Channels.ToArray());
+        if (flagged)
+        {
+            Assert.False(Only(o, FormatProblemKind.SlinkSpillNumber).DataLost);
+        }
+        else
+        {
+            Assert.Empty(o.Problems);
+        }
+    }
 }

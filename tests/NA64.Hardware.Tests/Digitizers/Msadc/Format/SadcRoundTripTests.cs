@@ -140,4 +140,33 @@ public class SadcRoundTripTests
         Assert.Equal(0x2c, a.ChipChannel);
         Assert.Equal(a, SadcChannelAddress.FromChipChannel(610, 5, 0x2c));
     }
+
+    [Fact]
+    public void Decoded_samples_feed_the_writer_directly_and_re_encode_to_the_same_bytes()
+    {
+        byte[] original = WorkedExampleTests.EncodeExample();
+        var o = new SadcEventData();
+        var src = SadcDecoder.Decode(original, o, 1234);
+        var buffer = new byte[original.Length];
+        var w = new SadcBlockWriter(buffer, src.Header.SourceId, src.Header.EventNumber, src.Header.SpillNumber);
+        foreach (var block in o.AdcBlocks)
+        {
+            w.BeginAdc(block.Port, block.AdcId);
+            foreach (var ch in o.Channels)
+            {
+                if (ch.Address.Port == block.Port && ch.Address.AdcId == block.AdcId)
+                {
+                    w.AddChannel(ch.Address.ChanId, o.Samples(ch), ch.Sum);
+                }
+            }
+        }
+
+        foreach (var m in o.MissingModules)
+        {
+            w.AddMissingModule(m.Port, m.AdcId);
+        }
+
+        Assert.Equal(original.Length, w.Finish());
+        Assert.Equal(original, buffer);
+    }
 }

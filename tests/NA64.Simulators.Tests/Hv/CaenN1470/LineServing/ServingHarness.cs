@@ -2,9 +2,8 @@ using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using NA64.Hardware.Transport;
 using NA64.Simulators.Serving;
-using NA64.Simulators.Tests.Hv.CaenN1470;
 
-namespace NA64.Simulators.Tests.Serving;
+namespace NA64.Simulators.Tests.Hv.CaenN1470.LineServing;
 
 /// <summary>
 /// A TimeProvider over a FakeTimeProvider that tells the test when a timer has been created, so the test can

@@ -4,9 +4,8 @@ using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using NA64.Hardware.Transport;
 using NA64.Simulators.Serving;
-using NA64.Simulators.Tests.Hv.CaenN1470;
 
-namespace NA64.Simulators.Tests.Serving;
+namespace NA64.Simulators.Tests.Hv.CaenN1470.LineServing;
 
 public class LineDeviceServerTests
 {
@@ -77,24 +76,34 @@ public class LineDeviceServerTests
     }
 
     [Fact]
-    public async Task BaudRatePacesEachBurstAndBackToBackRepliesQueueOnTheLine()
+    public async Task BaudRatePacesRequestsAndRepliesAndBackToBackExchangesQueueOnTheLine()
     {
-        // 21 bytes at 9600 baud, 10 bit times each: 21.875 ms per reply.
+        // 9600 baud, 10 bit times per byte: the 26-byte request arrives 27.083 ms after its first byte,
+        // the 21-byte reply takes 21.875 ms.
         await using var h = new ServingHarness(baudRate: 9600);
         var first = h.ReadLineAsync();
         await h.SendAsync("$BD:00,CMD:MON,PAR:BDNCH\r\n$BD:00,CMD:MON,PAR:BDNCH\r\n");
 
         await h.Time.WaitForTimerAsync();
-        h.Advance(TimeSpan.FromMilliseconds(21.8));
-        Assert.False(first.IsCompleted);
+        h.Advance(TimeSpan.FromMilliseconds(27.0));
+        Assert.Equal(0, h.Server.LinesReceived); // the device has not got the whole request yet
         h.Advance(TimeSpan.FromMilliseconds(0.1));
+        await h.Time.WaitForTimerAsync();
+        h.Advance(TimeSpan.FromMilliseconds(21.8)); // t = 48.9 ms
+        Assert.False(first.IsCompleted);
+        h.Advance(TimeSpan.FromMilliseconds(0.1)); // t = 49.0 ms >= 27.083 + 21.875
         Assert.Equal("#BD:00,CMD:OK,VAL:4\r\n", await first);
 
+        // The second request queued behind the first on the host-to-device line: complete at 54.167 ms.
         var second = h.ReadLineAsync();
         await h.Time.WaitForTimerAsync();
-        h.Advance(TimeSpan.FromMilliseconds(21.7));
-        Assert.False(second.IsCompleted);
+        h.Advance(TimeSpan.FromMilliseconds(5.1)); // t = 54.1 ms
+        Assert.Equal(1, h.Server.LinesReceived);
         h.Advance(TimeSpan.FromMilliseconds(0.1));
+        await h.Time.WaitForTimerAsync();
+        h.Advance(TimeSpan.FromMilliseconds(21.7)); // t = 75.9 ms
+        Assert.False(second.IsCompleted);
+        h.Advance(TimeSpan.FromMilliseconds(0.2)); // t = 76.1 ms >= 54.167 + 21.875
         Assert.Equal("#BD:00,CMD:OK,VAL:4\r\n", await second);
     }
 
