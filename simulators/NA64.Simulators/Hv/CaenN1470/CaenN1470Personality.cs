@@ -1,21 +1,6 @@
+using NA64.Hardware.Hv.CaenN1470;
+
 namespace NA64.Simulators.Hv.CaenN1470;
-
-/// <summary>PDWN: how a channel switches off (device-protocols.md §1.4).</summary>
-public enum CaenPowerDownMode
-{
-    /// <summary>VMON ramps to 0 at RDW.</summary>
-    Ramp,
-
-    /// <summary>VMON drops to 0 at once.</summary>
-    Kill,
-}
-
-/// <summary>IMRANGE: current monitor range (HIGH: 2 decimals, LOW: 3 decimals).</summary>
-public enum CaenCurrentRange
-{
-    High,
-    Low,
-}
 
 /// <summary>BDILKM (which interlock input state counts as active) and the interlock input state itself.</summary>
 public enum CaenInterlockState
@@ -32,26 +17,6 @@ public enum CaenMaxVoltageBehaviour
 
     /// <summary>VSET above MAXV is accepted; the output is held at MAXV and STAT shows the MAXV bit.</summary>
     ClipOutput,
-}
-
-/// <summary>BDALARM bits (§1.7).</summary>
-[Flags]
-public enum CaenBoardAlarm
-{
-    None = 0,
-    Channel0 = 0x01,
-    Channel1 = 0x02,
-    Channel2 = 0x04,
-    Channel3 = 0x08,
-    PowerFail = 0x10,
-    OverPower = 0x20,
-    HvClockFail = 0x40,
-}
-
-/// <summary>An inclusive setpoint range with its resolution (the *MIN/*MAX/*DEC parameters).</summary>
-public readonly record struct CaenRange(double Min, double Max, int Decimals)
-{
-    public bool Contains(double value) => value >= Min && value <= Max;
 }
 
 /// <summary>
