@@ -1,3 +1,4 @@
+using NA64.Simulators.Physics;
 using NA64.Hardware.Hv.CaenN1470;
 using Serilog;
 
