@@ -27,6 +27,7 @@ public sealed class LineTransport : IAsyncDisposable
     private Connection? _connection;
     private bool _everOpened;
     private bool _disposed;
+    private int _consecutiveTimeouts;
 
     public LineTransport(IStreamEndpoint endpoint, LineFraming framing, TimeProvider? timeProvider = null, Serilog.ILogger? logger = null)
     {
@@ -64,6 +65,13 @@ public sealed class LineTransport : IAsyncDisposable
     /// </summary>
     public event EventHandler? Reconnected;
 
+    /// <summary>
+    /// After this many timeouts in a row the port is closed and re-opened at the next exchange. A serial line
+    /// whose far end vanished (USB adapter unplugged, pty hung up) does not always report an error through
+    /// System.IO.Ports; it only stops answering. 0 keeps the port open whatever happens.
+    /// </summary>
+    public int ReopenAfterTimeouts { get; init; } = 3;
+
     /// <summary>Writes <paramref name="request"/> plus the request terminator and returns the next complete reply line, terminator removed.</summary>
     public async Task<string> ExchangeAsync(string request, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -97,12 +105,24 @@ public sealed class LineTransport : IAsyncDisposable
                 lines[i] = await ReadLineAsync(connection, request, linked.Token).ConfigureAwait(false);
             }
 
+            _consecutiveTimeouts = 0;
             return lines;
         }
         catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             Counters.AddTimeout();
             _log.Debug("{Port} no reply to {Request} within {TimeoutMs} ms", Address, Printable.Escape(request), timeout.TotalMilliseconds);
+            if (ReopenAfterTimeouts > 0 && ++_consecutiveTimeouts >= ReopenAfterTimeouts)
+            {
+                _consecutiveTimeouts = 0;
+                lock (_connectionLock)
+                {
+                    _connection?.MarkDead(new TimeoutException($"{ReopenAfterTimeouts} replies in a row timed out"));
+                }
+
+                _log.Warning("{Port} gave no reply {Count} times in a row; the port is re-opened at the next exchange", Address, ReopenAfterTimeouts);
+            }
+
             throw new DeviceTimeoutException(Address, request, timeout);
         }
     }

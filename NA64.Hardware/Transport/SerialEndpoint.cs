@@ -100,6 +100,9 @@ public sealed class SerialEndpoint : IStreamEndpoint
 
         public override bool CanWrite => _inner.CanWrite;
 
+        /// <summary>How long closing a port may take before it is abandoned (real time: it is the OS's I/O, not physics).</summary>
+        private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
+
         public override bool CanSeek => false;
 
         public override long Length => throw new NotSupportedException("A serial port has no length");
@@ -138,10 +141,28 @@ public sealed class SerialEndpoint : IStreamEndpoint
         {
             if (disposing)
             {
-                port.Dispose();
+                CloseBounded(port);
             }
 
             base.Dispose(disposing);
+        }
+
+        /// <summary>
+        /// System.IO.Ports on Unix drains its managed write queue in Dispose and can spin there for ever when its
+        /// I/O loop has already stopped (seen after a pty hang-up and re-open: SerialStream.Flush never returns).
+        /// Closing a port must never hang the host, so the close gets <see cref="CloseTimeout"/> on a background
+        /// thread of its own; after that the port object is abandoned (its descriptor goes with the process).
+        /// </summary>
+        private static void CloseBounded(SerialPort port)
+        {
+            var closer = new Thread(port.Dispose) { IsBackground = true, Name = "serial close " + port.PortName };
+            closer.Start();
+            if (!closer.Join(CloseTimeout))
+            {
+                Serilog.Log.ForContext<SerialEndpoint>().Warning(
+                    "Serial port {Port} did not close within {Timeout} (System.IO.Ports write queue stuck); abandoned",
+                    port.PortName, CloseTimeout);
+            }
         }
     }
 }

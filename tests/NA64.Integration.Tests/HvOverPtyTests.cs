@@ -281,10 +281,10 @@ public sealed class HvOverPtyTests
         Assert.Equal(1, rig.Transport.Counters.Timeouts);
     }
 
-    // Skipped, not removed: every assertion passes, but in about one full run in three the teardown then hangs in
-    // LineTransport.DisposeAsync of the SerialPort re-opened after the hang-up (its reader never ends). Not root-caused
-    // yet (SerialStream on a pty after a hang-up?); the TCP test covers disconnect and reconnect meanwhile.
-    [Fact(Skip = "teardown hangs in about 1 of 3 full runs: LineTransport.DisposeAsync after a pty hang-up and re-open (under investigation)")]
+    // A hung-up pty does not always make System.IO.Ports report an error: the poll may only time out. Both ways
+    // the channels go Disconnected, and the transport re-opens the port (after an error at once, after repeated
+    // timeouts at the next exchange).
+    [Fact]
     public async Task After_a_disconnect_and_reconnect_the_settings_are_pushed_back_and_the_state_follows_the_readbacks()
     {
         await using var rig = HvRig.OverPty();
@@ -292,10 +292,11 @@ public sealed class HvOverPtyTests
 
         await rig.UnplugAsync();
         rig.Time.Advance(TimeSpan.FromSeconds(1));
-        await rig.PollAsync();
+        await rig.PollThroughTimeoutsAsync();
         Assert.Equal(HvChannelState.Disconnected, rig.StripsChannel.State);
         Assert.Equal(HvChannelState.Disconnected, rig.System.Channel(HvRig.Drift).State);
-        Assert.IsType<TransportDisconnectedException>(rig.System.Pollers[0].LastError);
+        Assert.True(rig.System.Pollers[0].LastError is TransportDisconnectedException or DeviceTimeoutException,
+            $"poll failed with {rig.System.Pollers[0].LastError}");
         Assert.Contains(rig.AlarmsOf(HvAlarmKind.Disconnected), a => a.Channel == HvRig.Strips && a.Severity == AlarmSeverity.Invalid);
 
         // While the host could not see it, the board was changed at the front panel.
@@ -305,8 +306,12 @@ public sealed class HvOverPtyTests
         Assert.True(rig.StripsModel.TrySetVSet(400));
 
         rig.PlugIn();
-        rig.Time.Advance(TimeSpan.FromSeconds(1));
-        await rig.PollAsync();
+        for (var cycle = 0; cycle < 8 && rig.StripsChannel.State == HvChannelState.Disconnected; cycle++)
+        {
+            rig.Time.Advance(TimeSpan.FromSeconds(1));
+            await rig.PollThroughTimeoutsAsync();
+        }
+
         Assert.Equal(1, rig.Transport.Counters.Reconnects);
         Assert.Equal(5, rig.StripsModel.ISet);
         Assert.Equal(50, rig.StripsModel.RampUp);

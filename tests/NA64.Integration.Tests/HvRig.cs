@@ -149,6 +149,24 @@ internal sealed class HvRig : IAsyncDisposable
         _receivedMark = Transport.Counters.BytesReceived;
     }
 
+    /// <summary>
+    /// Polls a port whose far end may have vanished without the OS saying so: when the poll has not finished
+    /// after a real-time moment of I/O, fake time moves by one reply timeout, as the wall clock would on the
+    /// bench, so that the transport's timeout (and its re-open after repeated timeouts) can act.
+    /// </summary>
+    public async Task PollThroughTimeoutsAsync()
+    {
+        var poll = System.PollOnceAsync();
+        for (var step = 0; step < 20 && !SpinWait.SpinUntil(() => poll.IsCompleted, TimeSpan.FromSeconds(1)); step++)
+        {
+            Time.Advance(CaenN1470Protocol.DefaultReplyTimeout);
+        }
+
+        await Safety.Within(poll);
+        _answered = Transport.Counters.Replies;
+        _receivedMark = Transport.Counters.BytesReceived;
+    }
+
     /// <summary>Advances fake time by <paramref name="step"/> and polls, until <paramref name="done"/> holds.</summary>
     public async Task RunUntilAsync(Func<bool> done, string what, int maxCycles = 200, double stepSeconds = 1)
     {

@@ -161,6 +161,47 @@ public sealed class LineTransportTests
     }
 
     [Fact]
+    public async Task Repeated_timeouts_reopen_the_port_and_a_reply_resets_the_count()
+    {
+        await using var rig = new Rig(LineFraming.CrLf);
+        Assert.Equal(3, rig.Transport.ReopenAfterTimeouts);
+        var device = (FakeDevice?)null;
+
+        // Two timeouts, then a reply: the count starts again, the port stays open.
+        for (var i = 0; i < 2; i++)
+        {
+            var lost = rig.Transport.ExchangeAsync("A", Timeout);
+            device ??= await rig.NextDeviceAsync();
+            await device.ReadRequestAsync();
+            rig.Time.Advance(Timeout);
+            await Assert.ThrowsAsync<DeviceTimeoutException>(() => Safety.Within(lost));
+        }
+
+        var answered = rig.Transport.ExchangeAsync("B", Timeout);
+        await device!.ReadRequestAsync();
+        await device.WriteAsync("b\r\n");
+        Assert.Equal("b", await Safety.Within(answered));
+
+        // Three in a row: a far end that went away without an error; the next exchange opens the port again.
+        for (var i = 0; i < 3; i++)
+        {
+            var lost = rig.Transport.ExchangeAsync("C", Timeout);
+            await device.ReadRequestAsync();
+            rig.Time.Advance(Timeout);
+            await Assert.ThrowsAsync<DeviceTimeoutException>(() => Safety.Within(lost));
+        }
+
+        Assert.Equal(1, rig.Endpoint.OpenCount);
+        var afterReopen = rig.Transport.ExchangeAsync("D", Timeout);
+        var reopened = await rig.NextDeviceAsync();
+        Assert.Equal("D", await reopened.ReadRequestAsync());
+        await reopened.WriteAsync("d\r\n");
+        Assert.Equal("d", await Safety.Within(afterReopen));
+        Assert.Equal(2, rig.Endpoint.OpenCount);
+        Assert.Equal(1, rig.Transport.Counters.Reconnects);
+    }
+
+    [Fact]
     public async Task Timeout_does_not_fire_before_its_time()
     {
         await using var rig = new Rig(LineFraming.CrLf);
