@@ -39,8 +39,8 @@ public sealed record PhysicsRunRequest
     /// <summary>Called before each trigger is digitised with its index in the run (0-based): fault injection in tests.</summary>
     public Action<long, SimulatedMsadcCrate>? BeforeTrigger { get; init; }
 
-    /// <summary>Called with each generated event's truth and sample block [channel][sample] (tests).</summary>
-    public Action<EventTruth>? OnTruth { get; init; }
+    /// <summary>Called with each generated event's truth and the generator's sample block [channel][sample] (tests; the array is reused).</summary>
+    public Action<EventTruth, short[]>? OnTruth { get; init; }
 }
 
 /// <summary>Everything a physics run reports at its end.</summary>
@@ -81,7 +81,6 @@ public sealed class ReadoutRun : IAsyncDisposable
     /// <summary>Directory (under the output directory) holding the latest pedestal tables.</summary>
     public const string PedestalDirectory = "pedestals";
 
-    private readonly SetupFile _setup;
     private readonly ReadoutSetup _readout;
     private readonly string _setupText;
     private readonly TimeProvider _time;
@@ -93,7 +92,6 @@ public sealed class ReadoutRun : IAsyncDisposable
     public ReadoutRun(SetupFile setup, string setupText, TimeProvider time, ILogger? log = null, string? outputDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(setup);
-        _setup = setup;
         _readout = setup.Readout ?? throw new InvalidOperationException(
             $"Setup '{setup.SourceName}' has no 'readout:' section: no MSADC modules to read out");
         _setupText = setupText ?? throw new ArgumentNullException(nameof(setupText));
@@ -414,7 +412,7 @@ public sealed class ReadoutRun : IAsyncDisposable
                     break;
                 _request.BeforeTrigger?.Invoke(Triggers, crate);
                 var truth = generator.Next(_block);
-                _request.OnTruth?.Invoke(truth);
+                _request.OnTruth?.Invoke(truth, _block);
                 Triggers++;
                 if (truth.IsSignal)
                     InjectedSignals.Add(((uint)truth.Spill, (uint)truth.EventInSpill));
