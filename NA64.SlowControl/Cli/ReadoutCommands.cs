@@ -73,7 +73,7 @@ internal static class ReadoutCommands
 
     internal static void PrintPedestals(ReadoutRun run, PedestalRunResult result)
     {
-        var table = new Table().Title($"Pedestal run: {result.Events} random triggers").AddColumns("module", "source/port", "mean pedestal even/odd", "mean sigma", "dead", "noisy", "table");
+        var table = new Table().Title($"Pedestal run: {result.Events} random triggers").AddColumns("module", "source/port", "mean pedestal even/odd", "mean sigma", "dead", "noisy");
         foreach (var module in run.Map.Modules)
         {
             var t = result.Tables[module.Index];
@@ -84,11 +84,12 @@ internal static class ReadoutCommands
                 live.Length == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{live.Average(c => c.PedestalEven):0.0} / {live.Average(c => c.PedestalOdd):0.0}"),
                 live.Length == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{live.Average(c => c.Sigma):0.00}"),
                 t.Channels.Count(c => (c.Flags & NA64.Readout.Processing.PedestalFlags.Dead) != 0).ToString(CultureInfo.InvariantCulture),
-                t.Channels.Count(c => (c.Flags & NA64.Readout.Processing.PedestalFlags.Noisy) != 0).ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(result.Files[module.Index]));
+                t.Channels.Count(c => (c.Flags & NA64.Readout.Processing.PedestalFlags.Noisy) != 0).ToString(CultureInfo.InvariantCulture));
         }
 
         AnsiConsole.Write(table);
+        foreach (var file in result.Files)
+            AnsiConsole.MarkupLine($"  table: [blue]{Markup.Escape(file)}[/]");
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"Pedestals and {run.Readout.ZeroSuppressionSigma:0.##} sigma thresholds downloaded: [green]{result.RegistersVerified} registers written and read back equal[/]."));
     }
@@ -184,7 +185,8 @@ internal static class ReadoutCommands
         var (mean, rms, peakCount) = r.ElectronPeak;
         counts.AddRow("E_ECAL+E_HCAL electron peak", string.Create(CultureInfo.InvariantCulture, $"mean {mean:0.00} GeV, RMS {rms:0.00} GeV ({peakCount} events)"));
         counts.AddRow(string.Create(CultureInfo.InvariantCulture, $"signal box (E_ECAL < {readout.SignalBox.EcalMaxGeV:0.#}, E_HCAL < {readout.SignalBox.HcalMaxGeV:0.#} GeV)"),
-            string.Create(CultureInfo.InvariantCulture, $"{r.SignalBoxCount} events; injected (truth) {r.InjectedSignals}"));
+            string.Create(CultureInfo.InvariantCulture, $"{r.SignalBoxCount} events; injected (truth) {r.InjectedSignals}")
+            + (readout.Beam.PileUp ? " (pile-up on: a second shower in the window can push a signal event out of the box)" : ""));
         AnsiConsole.Write(counts);
         foreach (var location in r.ProblemLocations.Take(10))
             AnsiConsole.MarkupLine($"  [yellow]{Markup.Escape(location)}[/]");
