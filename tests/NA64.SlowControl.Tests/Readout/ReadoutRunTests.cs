@@ -272,4 +272,34 @@ public sealed class ReadoutRunTests
         Assert.Equal(197, read);
         Assert.Equal(10, withMarkers);
     }
+
+    [Fact]
+    public async Task Spills_option_stops_after_the_last_spill_and_event_numbers_restart_each_spill()
+    {
+        // 1200 particles per 4.8 s spill: 250 Hz of triggers, about 1200 events per spill.
+        await using var kit = ReadoutTestKit.Create(particlesPerSpill: 1200);
+        await kit.Run.PedestalRunAsync(100);
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Spills = 2 });
+        Assert.True(result.Pipeline.IsBalanced);
+        Assert.Equal(result.Triggers, result.Pipeline.EventsBuilt);
+
+        var perSpill = new Dictionary<int, List<int>>();
+        using var reader = DateFileReader.Open(result.DataFile);
+        uint nbInRun = 0;
+        while (reader.ReadNext() is { } ev)
+        {
+            Assert.Equal(++nbInRun, ev.Header.NbInRun);
+            if (!perSpill.TryGetValue(ev.Header.Burst, out var list))
+                perSpill[ev.Header.Burst] = list = [];
+            list.Add(ev.Header.NbInBurst);
+        }
+
+        Assert.Equal([1, 2], perSpill.Keys.Order());
+        foreach (var (spill, numbers) in perSpill)
+        {
+            // TCS counting: 1, 2, 3, ... in every spill.
+            Assert.Equal(Enumerable.Range(1, numbers.Count), numbers);
+            Assert.InRange(numbers.Count, 1000, 1400);
+        }
+    }
 }

@@ -18,7 +18,7 @@ internal sealed class ReadoutTestKit : IAsyncDisposable
     public string Directory { get; }
 
     /// <summary>Pile-up off (so a signal event cannot be pushed out of the box by a second shower), signals injected.</summary>
-    public static ReadoutTestKit Create(double signalFraction = 0.02, bool pileUp = false, int seed = 4242, int samples = 32)
+    public static ReadoutTestKit Create(double signalFraction = 0.02, bool pileUp = false, int seed = 4242, int samples = 32, double? particlesPerSpill = null)
     {
         var setup = SetupLoader.LoadDefault();
         var readout = setup.Readout!;
@@ -27,7 +27,7 @@ internal sealed class ReadoutTestKit : IAsyncDisposable
             Readout = readout with
             {
                 SamplesPerChannel = samples,
-                Beam = readout.Beam with { PileUp = pileUp, SignalFraction = signalFraction, Seed = seed },
+                Beam = readout.Beam with { PileUp = pileUp, SignalFraction = signalFraction, Seed = seed, ParticlesPerSpill = particlesPerSpill ?? readout.Beam.ParticlesPerSpill },
             },
         };
         string directory = Path.Combine(Path.GetTempPath(), "na64-readout-tests", Guid.NewGuid().ToString("N"));
