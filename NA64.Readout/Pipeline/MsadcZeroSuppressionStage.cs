@@ -58,6 +58,7 @@ public sealed class MsadcZeroSuppressionStage
     private readonly long[] _rejected = new long[Enum.GetValues<DropReason>().Length];
     private readonly long[] _problems = new long[Enum.GetValues<FormatProblemKind>().Length];
     private readonly List<string> _locations = [];
+    private int _notes;
 
     public MsadcZeroSuppressionStage(IReadOnlyList<MsadcStageModule> modules, int samplesPerChannel, ZsOptions? zsOptions = null,
         ZsImplementation implementation = ZsImplementation.Best, ILogger? log = null)
@@ -140,7 +141,7 @@ public sealed class MsadcZeroSuppressionStage
         return result;
     }
 
-    /// <summary>The first problems of the run with their location (run, spill, event, source, byte offset), at most 200.</summary>
+    /// <summary>The first problems of the run with their location (run, spill, event, source, byte offset), at most 200 (then one line saying so).</summary>
     public IReadOnlyList<string> ProblemLocations()
     {
         lock (_locations)
@@ -270,7 +271,8 @@ public sealed class MsadcZeroSuppressionStage
         if (missing.Length > 0)
         {
             Interlocked.Add(ref _missingModules, missing.Length);
-            Note(metadata, src, missing[0].ByteOffset, string.Create(CultureInfo.InvariantCulture,
+            if (!NotesFull)
+                Note(metadata, src, missing[0].ByteOffset, string.Create(CultureInfo.InvariantCulture,
                 $"{missing.Length} missing-module marker(s), first port {missing[0].Port} adc_id {missing[0].AdcId}; kept"));
         }
 
@@ -364,7 +366,8 @@ public sealed class MsadcZeroSuppressionStage
             if (m >= 0 && _blockChannels[(m * (Sadc3.MaxAdcId + 1)) + b.AdcId] != Sadc3.ChannelsPerAdc)
             {
                 Interlocked.Increment(ref _incompleteBlocks);
-                Note(metadata, src, b.ByteOffset, string.Create(CultureInfo.InvariantCulture,
+                if (!NotesFull)
+                    Note(metadata, src, b.ByteOffset, string.Create(CultureInfo.InvariantCulture,
                     $"latch-all ADC block port {b.Port} adc_id {b.AdcId} carries {_blockChannels[(m * (Sadc3.MaxAdcId + 1)) + b.AdcId]} of 16 channels; kept"));
             }
         }
@@ -411,16 +414,31 @@ public sealed class MsadcZeroSuppressionStage
         return mask;
     }
 
+    // Checked before formatting a message for conditions that can repeat every event (a missing module).
+    private bool NotesFull => Volatile.Read(ref _notes) > KeptProblemLocations;
+
+    /// <summary>Logs a problem with its location and keeps it, for the first 200 of the run; later ones are only counted
+    /// (a module missing for a whole run would otherwise log every event).</summary>
     private void Note(in EventMetadata metadata, int sourceId, long byteOffset, string problem)
     {
-        string location = string.Create(CultureInfo.InvariantCulture,
-            $"run {metadata.Run} spill {metadata.Spill} event {metadata.EventInSpill} source {sourceId}{(byteOffset >= 0 ? $" byte {byteOffset}" : "")}: {problem}");
-        _log.Warning("MSADC stage: run {Run} spill {Spill} event {Event} source {Source} byte {Offset}: {Problem}",
-            metadata.Run, metadata.Spill, metadata.EventInSpill, sourceId, byteOffset, problem);
         lock (_locations)
         {
-            if (_locations.Count < KeptProblemLocations)
-                _locations.Add(location);
+            if (_locations.Count > KeptProblemLocations)
+                return;
+            if (_locations.Count == KeptProblemLocations)
+            {
+                _locations.Add("... further problems are counted, not listed");
+                Volatile.Write(ref _notes, _locations.Count);
+                _log.Warning("MSADC stage: {Count} problems listed; further ones are counted only", KeptProblemLocations);
+                return;
+            }
+
+            Volatile.Write(ref _notes, _locations.Count + 1);
+            _locations.Add(string.Create(CultureInfo.InvariantCulture,
+                $"run {metadata.Run} spill {metadata.Spill} event {metadata.EventInSpill} source {sourceId}{(byteOffset >= 0 ? $" byte {byteOffset}" : "")}: {problem}"));
         }
+
+        _log.Warning("MSADC stage: run {Run} spill {Spill} event {Event} source {Source} byte {Offset}: {Problem}",
+            metadata.Run, metadata.Spill, metadata.EventInSpill, sourceId, byteOffset, problem);
     }
 }

@@ -187,4 +187,25 @@ public sealed class MsadcZeroSuppressionStageTests
         Assert.All(reasons, r => Assert.Equal(DropReason.None, r));
         Assert.True(Vector256.IsHardwareAccelerated || stage.Implementation == ZsImplementation.Scalar);
     }
+
+    [Fact]
+    public void A_module_missing_for_the_whole_run_is_counted_every_event_but_listed_only_200_times()
+    {
+        var rig = Rig.Create(seed: 10);
+        rig.Simulator.SetModuleMissing(1, true);
+        var stage = rig.Stage(ZsImplementation.Best);
+        for (int e = 0; e < 300; e++)
+        {
+            var (fragment, meta, _) = rig.Next();
+            stage.ProcessFragment(fragment, meta, new byte[fragment.Length], out var reason);
+            Assert.Equal(DropReason.None, reason);
+        }
+
+        Assert.Equal(300 * 4, stage.MissingModuleMarkers);
+        var locations = stage.ProblemLocations();
+        Assert.Equal(201, locations.Count);
+        Assert.StartsWith("run 7 spill 1 event 1 source 610 byte ", locations[0], StringComparison.Ordinal);
+        Assert.Contains("missing-module marker", locations[0], StringComparison.Ordinal);
+        Assert.Equal("... further problems are counted, not listed", locations[^1]);
+    }
 }
