@@ -302,4 +302,29 @@ public sealed class ReadoutRunTests
             Assert.InRange(numbers.Count, 1000, 1400);
         }
     }
+
+    [Fact]
+    public async Task Twenty_five_samples_per_channel_run_end_to_end()
+    {
+        await using var kit = ReadoutTestKit.Create(samples: 25);
+        var pedestals = await kit.Run.PedestalRunAsync(100);
+        Assert.All(kit.Run.Crate.Devices, d => Assert.Equal(25, d.SamplesPerChannel));
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 200 });
+        Assert.True(result.Pipeline.IsBalanced);
+        Assert.Equal(200, result.Pipeline.EventsBuilt);
+        Assert.Equal(200 * 128, result.ChannelsIn);
+        var data = new SadcEventData();
+        using var reader = DateFileReader.Open(result.DataFile);
+        while (reader.ReadNext() is { } ev)
+        {
+            data.Clear();
+            foreach (var eq in ev.Equipments)
+                SadcDecoder.Decode(ev.Payload(eq), data, ev.Header.NbInBurst);
+            Assert.DoesNotContain(data.Problems, p => p.DataLost);
+            Assert.All(data.Channels.ToArray(), c => Assert.Equal(25, c.SampleCount));
+        }
+
+        Assert.InRange(result.ElectronPeak.Mean, 98.0, 101.0);
+        Assert.Equal(2, pedestals.Tables.Count);
+    }
 }
