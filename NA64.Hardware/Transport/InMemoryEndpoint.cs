@@ -8,6 +8,7 @@ namespace NA64.Hardware.Transport;
 public sealed class InMemoryEndpoint : IStreamEndpoint
 {
     private readonly Func<Stream> _open;
+    private int _openCount;
 
     public InMemoryEndpoint(Func<Stream> openHostSide, string address = "sim")
     {
@@ -20,13 +21,13 @@ public sealed class InMemoryEndpoint : IStreamEndpoint
     public string Address { get; }
 
     /// <summary>Times the stream was opened (first open included).</summary>
-    public int OpenCount { get; private set; }
+    public int OpenCount => Volatile.Read(ref _openCount);
 
     public ValueTask<Stream> OpenAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var stream = _open() ?? throw new InvalidOperationException($"The stream factory of {Address} returned null");
-        OpenCount++;
+        Interlocked.Increment(ref _openCount);
         return ValueTask.FromResult(stream);
     }
 }

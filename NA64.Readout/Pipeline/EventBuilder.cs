@@ -102,6 +102,7 @@ public sealed record EventBuilderOptions
 public sealed class EventBuilder : IDisposable
 {
     private const int KeptBuffers = 128;
+    private const int WarningBudget = 200;
     private readonly EventBuilderOptions _options;
     private readonly EventAssembler _assembler;
     private readonly ReadoutCounters _counters;
@@ -122,6 +123,7 @@ public sealed class EventBuilder : IDisposable
     private bool _anyResolved;
     private long _skipSpill = -1;
     private bool _cancelled;
+    private int _warnings;
 
     public EventBuilder(EventBuilderOptions options, EventAssembler assembler, ReadoutCounters counters, EventBatchPool pool, ILogger? log = null)
     {
@@ -206,6 +208,26 @@ public sealed class EventBuilder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Per-event warnings, limited per run: a dead source at 10 kHz must not flood the log. The counters
+    /// keep counting every event; after the budget the messages go to Debug.
+    /// </summary>
+    private void Warn(string template, params object?[] values)
+    {
+        if (_warnings < WarningBudget)
+        {
+            _log.Warning(template, values);
+            if (++_warnings == WarningBudget)
+            {
+                _log.Warning("Event builder: {Budget} per-event warnings logged; further ones at Debug level (see the counters)", WarningBudget);
+            }
+        }
+        else
+        {
+            _log.Debug(template, values);
+        }
+    }
+
     private void AddFragment(EventBatch fragments, int i)
     {
         ref readonly var meta = ref fragments.GetMetadata(i);
@@ -213,7 +235,7 @@ public sealed class EventBuilder : IDisposable
         if (sourceIndex < 0)
         {
             _counters.AddUnknownSourceFragment();
-            _log.Warning("Fragment from unknown source {SourceId} (spill {Spill} event {Event}) ignored",
+            Warn("Fragment from unknown source {SourceId} (spill {Spill} event {Event}) ignored",
                 meta.SourceId, meta.Spill, meta.EventInSpill);
             return;
         }
@@ -223,7 +245,7 @@ public sealed class EventBuilder : IDisposable
         {
             // Its event was already built or given up; a new event for it would be counted twice.
             _counters.AddLateFragment();
-            _log.Warning("Late fragment from source {SourceId} for spill {Spill} event {Event}: that event is already resolved",
+            Warn("Late fragment from source {SourceId} for spill {Spill} event {Event}: that event is already resolved",
                 meta.SourceId, meta.Spill, meta.EventInSpill);
             return;
         }
@@ -233,7 +255,7 @@ public sealed class EventBuilder : IDisposable
         if (pending.Present[sourceIndex] || slipped)
         {
             pending.Doom(DropReason.EventNumberMismatch);
-            _log.Warning("Source {SourceId} sent spill {Spill} event {Event} out of sequence (duplicate or backwards)",
+            Warn("Source {SourceId} sent spill {Spill} event {Event} out of sequence (duplicate or backwards)",
                 meta.SourceId, meta.Spill, meta.EventInSpill);
         }
         else
@@ -248,7 +270,7 @@ public sealed class EventBuilder : IDisposable
             else if (meta.Run != pending.Metadata.Run || meta.EventInRun != pending.Metadata.EventInRun)
             {
                 pending.Doom(DropReason.EventNumberMismatch);
-                _log.Warning("Source {SourceId} spill {Spill} event {Event}: run/event-in-run {Run}/{EventInRun} differ from {FirstRun}/{FirstEventInRun}",
+                Warn("Source {SourceId} spill {Spill} event {Event}: run/event-in-run {Run}/{EventInRun} differ from {FirstRun}/{FirstEventInRun}",
                     meta.SourceId, meta.Spill, meta.EventInSpill, meta.Run, meta.EventInRun, pending.Metadata.Run, pending.Metadata.EventInRun);
             }
             else if (pending.Doomed == DropReason.None && !_cancelled)
@@ -418,7 +440,7 @@ public sealed class EventBuilder : IDisposable
             if (!e.Present[s])
             {
                 _counters.AddMissingSource(_sourceIds[s]);
-                _log.Warning("Spill {Spill} event {Event}: source {SourceId} missing ({Policy})",
+                Warn("Spill {Spill} event {Event}: source {SourceId} missing ({Policy})",
                     e.Metadata.Spill, e.Metadata.EventInSpill, _sourceIds[s], _options.MissingSourcePolicy);
             }
         }

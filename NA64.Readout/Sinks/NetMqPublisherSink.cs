@@ -44,6 +44,7 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
     private readonly XPublisherSocket _socket;
     private readonly NetMqPublisherOptions _options;
     private readonly ILogger _log;
+    private readonly TimeProvider _time;
     private readonly Dictionary<string, int> _topics = new(StringComparer.Ordinal);
     private byte[] _header = new byte[NetMqEventHeader.SizeFor(1)];
     private byte[] _single = new byte[4096];
@@ -51,7 +52,8 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
     private int _matchingTopics;
     private bool _disposed;
 
-    public NetMqPublisherSink(NetMqPublisherOptions options, string name = "netmq", ILogger? log = null)
+    /// <param name="time">Clock for <see cref="WaitForSubscriber"/>'s remaining time (the socket's own wait is real time).</param>
+    public NetMqPublisherSink(NetMqPublisherOptions options, string name = "netmq", ILogger? log = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Address);
@@ -64,6 +66,7 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
 
         _options = options;
         _log = log ?? Serilog.Core.Logger.None;
+        _time = time ?? TimeProvider.System;
         Name = name;
         _socket = new XPublisherSocket();
         try
@@ -106,7 +109,7 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
         }
 
         // Bounded by the one timeout: each received subscription message shortens what is left.
-        var start = TimeProvider.System.GetTimestamp();
+        var start = _time.GetTimestamp();
         var left = timeout;
         while (left > TimeSpan.Zero && _socket.TryReceiveFrameBytes(left, out var frame))
         {
@@ -116,7 +119,7 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
                 return true;
             }
 
-            left = timeout - TimeProvider.System.GetElapsedTime(start);
+            left = timeout - _time.GetElapsedTime(start);
         }
 
         return HasSubscriber;

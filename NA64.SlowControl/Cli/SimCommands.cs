@@ -20,19 +20,21 @@ internal static class SimCommands
         var baud = new Option<int?>("--baud") { Description = "Pace replies like an RS-232 line at this baud rate (e.g. 9600)" };
         var simSpeed = new Option<double>("--sim-speed") { Description = "Simulated time runs this many times faster than real time", DefaultValueFactory = _ => 1.0 };
         var caen = new Command("caen-n1470", "CAEN N1470 HV board(s), byte-exact") { pty, tcp, boards, baud, simSpeed };
-        caen.Validators.Add(r =>
-        {
-            if (r.GetValue(pty) == (r.GetValue(tcp) is not null))
-                r.AddError("Give exactly one of --pty or --tcp PORT");
-            if (r.GetValue(boards) is < 1 or > 32)
-                r.AddError($"--boards is {r.GetValue(boards)}; a CAEN RS-485 chain holds 1 to 32 boards");
-            if (r.GetValue(tcp) is { } port and (< 0 or > 65535))
-                r.AddError($"--tcp is {port}; a TCP port is 0..65535");
-            if (r.GetValue(simSpeed) <= 0)
-                r.AddError($"--sim-speed is {r.GetValue(simSpeed)}; it must be greater than 0");
-        });
         caen.SetAction(async (parse, ct) =>
         {
+            // Checked here rather than in a validator: validators do not see the options' default values.
+            var problem = parse.GetValue(pty) == (parse.GetValue(tcp) is not null) ? "give exactly one of --pty or --tcp PORT"
+                : parse.GetValue(boards) is < 1 or > 32 ? $"--boards is {parse.GetValue(boards)}; a CAEN RS-485 chain holds 1 to 32 boards"
+                : parse.GetValue(tcp) is { } port and (< 0 or > 65535) ? $"--tcp is {port}; a TCP port is 0..65535"
+                : parse.GetValue(baud) is { } rate and <= 0 ? $"--baud is {rate}; it must be greater than 0"
+                : parse.GetValue(simSpeed) is var f && (f <= 0 || double.IsNaN(f)) ? $"--sim-speed is {f}; it must be greater than 0"
+                : null;
+            if (problem is not null)
+            {
+                Console.Error.WriteLine($"Refused: {problem}");
+                return 2;
+            }
+
             var speed = parse.GetValue(simSpeed);
             TimeProvider clock = speed == 1.0 ? TimeProvider.System : new SimulationClock(TimeProvider.System, speed);
             var bus = new CaenN1470Bus(Enumerable.Range(0, parse.GetValue(boards))

@@ -230,6 +230,7 @@ public sealed class HvChannelController
         {
             if (t.Source == t.Destination) return;
             _log.Information("HV {Channel}: {From} -> {To} on {Trigger}", Name, t.Source, t.Destination, t.Trigger);
+            _snapshot = MakeSnapshot(); // handlers see the new state with the readback that caused it
             StateChanged?.Invoke(t.Source, t.Destination);
         });
         _machine.OnUnhandledTrigger((state, trigger, unmet) => throw Refusal(state, trigger, unmet));
@@ -279,11 +280,12 @@ public sealed class HvChannelController
         while (_recoveries.Count > 0 && _recoveries.Peek() <= hourAgo) _recoveries.Dequeue();
     }
 
-    private HvCommandRefusedException Refusal(HvChannelState state, Trigger trigger, ICollection<string> unmetGuards)
+    private Exception Refusal(HvChannelState state, Trigger trigger, ICollection<string> unmetGuards)
     {
+        // Readbacks and poll failures have a transition in every state: reaching here is a bug in the machine.
         if (trigger is Trigger.Readback or Trigger.PollFailed or Trigger.BeginRecovery)
-            return new HvCommandRefusedException(Name, trigger.ToString(),
-                $"internal error: no transition for {trigger} in state {state}; unmet guards: {string.Join("; ", unmetGuards)}");
+            return new InvalidOperationException(
+                $"{Name}: no transition for {trigger} in state {state}; unmet guards: {string.Join("; ", unmetGuards)}");
         string reason = _lastBoard?.LocalMode == true
             ? $"board {BoardName} is in LOCAL mode (front panel); it refuses every SET"
             : state switch

@@ -143,7 +143,8 @@ internal sealed class HvRig : IAsyncDisposable
     /// <summary>One poll cycle of every board (real bytes over the line), with a real-time safety net.</summary>
     public async Task PollAsync()
     {
-        await Safety.Within(System.PollOnceAsync());
+        // On the pool: a call that blocks before its first await must still meet the safety net.
+        await Safety.Within(Task.Run(() => System.PollOnceAsync()));
         _answered = Transport.Counters.Replies;
         _receivedMark = Transport.Counters.BytesReceived;
     }
@@ -229,7 +230,7 @@ internal sealed class HvRig : IAsyncDisposable
     {
         var pty = Pty ?? throw new InvalidOperationException("not plugged in");
         Pty = null;
-        pty.Dispose();
+        await Safety.Within(Task.Run(pty.Dispose));
         // The serving loop ends on its own: a master read pending at dispose returns end of stream.
         await Safety.Within(_serving);
         File.Delete(PortLink!);
@@ -251,7 +252,7 @@ internal sealed class HvRig : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Transport.DisposeAsync();
+        await Safety.Within(Task.Run(async () => await Transport.DisposeAsync()));
         Board.Dispose();
         await _stop.CancelAsync();
         if (Pty is { } pty)

@@ -58,7 +58,9 @@ public sealed class ManualClientTests
         var reply = new List<byte>();
         while (reply.Count < 2 || reply[^2] != '\r' || reply[^1] != '\n')
         {
-            reply.Add((byte)port.ReadByte());
+            var b = port.ReadByte();
+            Assert.True(b >= 0, $"the port closed after '{Encoding.ASCII.GetString(reply.ToArray())}'");
+            reply.Add((byte)b);
         }
 
         return Encoding.ASCII.GetString(reply.ToArray());

@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Msadc.Format;
 using System.Globalization;
 using System.Net.Sockets;
 using NA64.Hardware.Errors;
@@ -38,7 +39,7 @@ public sealed class MsadcModule : IDigitizer
     {
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(options);
-        _ = new MsadcChannelAddress(options.SourceId, options.Port, 0, 0); // range-checks source id and port
+        _ = SadcChannelAddress.Checked(options.SourceId, options.Port, 0, 0); // range-checks source id and port
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ReplyTimeout, TimeSpan.Zero, nameof(options.ReplyTimeout));
         ArgumentOutOfRangeException.ThrowIfNegative(options.Retries, nameof(options.Retries));
         _channel = channel;

@@ -107,6 +107,8 @@ public readonly record struct CaenRange(double Min, double Max, int Decimals)
 {
     /// <summary>Smallest step the board accepts, 10^-Decimals.</summary>
     public double Resolution => Math.Pow(10, -Decimals);
+
+    public bool Contains(double value) => value >= Min && value <= Max;
 }
 
 /// <summary>Ranges of one channel, read by <c>CaenN1470Board.InitializeAsync</c>.</summary>

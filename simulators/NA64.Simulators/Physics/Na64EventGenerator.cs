@@ -57,6 +57,7 @@ public sealed class Na64EventGenerator
     private readonly bool[] _counterFires;
     private readonly double _cycleSeconds;
     private readonly double _spillSeconds;
+    private readonly SpillCycle _spill;
     private readonly double _windowNs;
     private readonly double _spotSigmaMm;
 
@@ -113,6 +114,7 @@ public sealed class Na64EventGenerator
             _counterFires[i] = !_cal.QuietCounters.Contains(_cal.Counters[i]);
         _spillSeconds = _beam.SpillLength.TotalSeconds;
         _cycleSeconds = _spillSeconds + _beam.OffSpillLength.TotalSeconds;
+        _spill = new SpillCycle(_beam.SpillLength, _beam.SpillLength + _beam.OffSpillLength, TimeSpan.Zero);
         _windowNs = _wave.SamplesPerChannel * _wave.SamplePeriodNs;
         _spotSigmaMm = _beam.BeamSpotFwhmMm / (2.0 * Math.Sqrt(2.0 * Math.Log(2.0)));
 
@@ -142,8 +144,7 @@ public sealed class Na64EventGenerator
     /// <summary>True if <paramref name="time"/> lies inside a spill.</summary>
     public bool IsInSpill(TimeSpan time)
     {
-        double t = time.TotalSeconds;
-        return t >= 0 && t - Math.Floor(t / _cycleSeconds) * _cycleSeconds < _spillSeconds;
+        return _spill.InSpill(time.TotalSeconds);
     }
 
     /// <summary>Generates the next event if its trigger comes before <paramref name="until"/> (explicit time stepping).</summary>

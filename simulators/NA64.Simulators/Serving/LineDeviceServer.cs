@@ -206,12 +206,23 @@ public sealed class LineDeviceServer
     private long ByteTimeTicks(int byteCount) =>
         BaudRate is { } baud ? ToTimestampTicks(TimeSpan.FromSeconds(byteCount * 10.0 / baud)) : 0;
 
+    /// <summary>
+    /// Waits until <paramref name="timestamp"/> on the clock. A timer from the TimeProvider is used directly,
+    /// because Task.Delay truncates to whole milliseconds and a byte at 115200 baud lasts 87 µs.
+    /// </summary>
     private async Task WaitUntilAsync(long timestamp, CancellationToken ct)
     {
         var wait = _time.GetElapsedTime(_time.GetTimestamp(), timestamp);
-        if (wait > TimeSpan.Zero)
+        if (wait <= TimeSpan.Zero)
         {
-            await Task.Delay(wait, _time, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var due = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (ct.Register(static s => ((TaskCompletionSource)s!).TrySetCanceled(), due))
+        await using (_time.CreateTimer(static s => ((TaskCompletionSource)s!).TrySetResult(), due, wait, Timeout.InfiniteTimeSpan))
+        {
+            await due.Task.ConfigureAwait(false);
         }
     }
 

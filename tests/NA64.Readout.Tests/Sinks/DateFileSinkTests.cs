@@ -87,3 +87,50 @@ public sealed class DateFileSinkTests
         }
     }
 }
+
+public sealed class DateFileReplayTests
+{
+    [Fact]
+    public async Task ReplayingAWrittenFile_ThroughThePipeline_ReproducesItByteForByte()
+    {
+        int[] sources = [623, 622];
+        var first = new MemoryStream();
+        await using (var sinkA = new DateFileSink(first, leaveOpen: true))
+        {
+            var live = new ReadoutPipeline(Options(sources), new ScriptedReceiver(AllFragments(sources, 3, 40), 9).FillAsync, null, NewAssembler(), [sinkA]);
+            Assert.Equal(120, (await live.RunAsync().WaitAsync(Safety)).Sinks[0].Written);
+        }
+
+        first.Position = 0;
+        using var replay = new DateFileReplayReceiver(new NA64.Readout.Formats.DateFileReader(first, leaveOpen: true));
+        var second = new MemoryStream();
+        await using var sinkB = new DateFileSink(second, leaveOpen: true);
+        var copies = new InProcessSink(keepCopies: true);
+        var again = new ReadoutPipeline(Options(sources, recordsPerBatch: 5), replay.FillAsync, null, NewAssembler(), [sinkB, copies]);
+
+        var summary = await again.RunAsync().WaitAsync(Safety);
+
+        Assert.Equal(120, replay.EventsRead);
+        Assert.Equal(240, summary.FragmentsIn);
+        Assert.Equal(120, summary.EventsBuilt);
+        Assert.True(summary.IsBalanced);
+        Assert.Equal(first.ToArray(), second.ToArray());
+        var e = copies.Events[41];   // spill 2, event 2
+        Assert.Equal((Run, 2u, 2u, 20_002u, 0b101u), (e.Metadata.Run, e.Metadata.Spill, e.Metadata.EventInSpill, e.Metadata.EventInRun, e.Metadata.TriggerMask));
+    }
+
+    [Fact]
+    public async Task ATruncatedFile_EndsTheReplayWithAFault_AndKeepsWhatWasRead()
+    {
+        var bytes = DateEvent(1, 1).Concat(DateEvent(1, 2)).Concat(DateEvent(1, 3)).ToArray();
+        using var replay = new DateFileReplayReceiver(new NA64.Readout.Formats.DateFileReader(new MemoryStream(bytes[..^10])));
+        var sink = new InProcessSink(keepCopies: true);
+        var pipeline = new ReadoutPipeline(Options([623], recordsPerBatch: 1), replay.FillAsync, null, NewAssembler(), [sink]);
+
+        var summary = await pipeline.RunAsync().WaitAsync(Safety);
+
+        Assert.Equal(2, sink.Events.Count);
+        Assert.Contains(summary.Faults, f => f.Contains("truncated", StringComparison.Ordinal));
+        Assert.True(summary.IsBalanced);
+    }
+}

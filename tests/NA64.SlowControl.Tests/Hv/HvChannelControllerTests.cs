@@ -466,6 +466,21 @@ public class HvChannelControllerTests
         Assert.Equal(k.Time.GetUtcNow(), s.ReadbackTime);
     }
 
+    [Fact]
+    public async Task StateChanged_handlers_see_the_new_state_and_the_readback_that_caused_it()
+    {
+        var k = new HvTestKit();
+        await k.StartOn();
+        var seen = new List<(HvChannelState From, HvChannelState To, HvChannelState Snap, double IMon)>();
+        k.Controller.StateChanged += (from, to) =>
+            seen.Add((from, to, k.Controller.Snapshot().State, k.Controller.Snapshot().Readback!.Value.IMon));
+
+        await k.Feed(565, 0, Tripped, imon: 5.67);
+
+        Assert.Equal((HvChannelState.On, HvChannelState.Tripped, HvChannelState.Tripped, 5.67), seen[0]);
+        Assert.Equal((HvChannelState.Tripped, HvChannelState.RecoveryStepDown, HvChannelState.RecoveryStepDown, 5.67), seen[1]);
+    }
+
     /// <summary>Reports synchronously, so the test sees every report before it asserts.</summary>
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {

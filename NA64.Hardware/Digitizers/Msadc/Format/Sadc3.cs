@@ -103,4 +103,22 @@ public readonly record struct SadcChannelAddress(int SourceId, int Port, int Adc
 
     public static SadcChannelAddress FromChipChannel(int sourceId, int port, int chipChannel) =>
         new(sourceId, port, chipChannel >> 4, chipChannel & 0xF);
+
+    /// <summary>An address with every field checked against what the hardware has (source 0..1023, port 0..7,
+    /// ADC chip 0..3, channel 0..15); the error names the field, the value and the range.</summary>
+    public static SadcChannelAddress Checked(int sourceId, int port, int adcId, int chanId)
+    {
+        Check(nameof(SourceId), sourceId, 1023);
+        Check(nameof(Port), port, 7);
+        Check(nameof(AdcId), adcId, 3);
+        Check(nameof(ChanId), chanId, Sadc3.ChannelsPerAdc - 1);
+        return new(sourceId, port, adcId, chanId);
+    }
+
+    private static void Check(string field, int value, int maximum)
+    {
+        if (value < 0 || value > maximum)
+            throw new ArgumentOutOfRangeException(field, value,
+                System.FormattableString.Invariant($"{field} = {value} is outside 0..{maximum}"));
+    }
 }

@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Msadc.Format;
 using System.Globalization;
 using NA64.Hardware.Digitizers.Msadc;
 
@@ -26,7 +27,7 @@ public sealed class MsadcDevice : IDigitizer
 
     public MsadcDevice(string name, int sourceId, int port)
     {
-        _ = new MsadcChannelAddress(sourceId, port, 0, 0);
+        _ = SadcChannelAddress.Checked(sourceId, port, 0, 0);
         Name = name;
         SourceId = sourceId;
         Port = port;

@@ -1,3 +1,4 @@
+using NA64.Hardware.Hv.CaenN1470;
 using NA64.Hardware.Hv;
 
 namespace NA64.Simulators.Hv.CaenN1470;
@@ -49,7 +50,7 @@ public sealed class CaenN1470Channel
     private double _rampDown;
     private double _trip;
     private CaenPowerDownMode _powerDown = CaenPowerDownMode.Ramp;
-    private CaenCurrentRange _range = CaenCurrentRange.High;
+    private CaenCurrentMonitorRange _range = CaenCurrentMonitorRange.High;
     private CaenN1470Load _load;
 
     internal CaenN1470Channel(CaenN1470BoardModel board, int index, char polarity, CaenN1470Load load)
@@ -98,7 +99,7 @@ public sealed class CaenN1470Channel
 
     public CaenPowerDownMode PowerDown => Read(() => _powerDown);
 
-    public CaenCurrentRange CurrentRange => Read(() => _range);
+    public CaenCurrentMonitorRange CurrentRange => Read(() => _range);
 
     public bool IsOn => Read(() => _on);
 
@@ -174,7 +175,7 @@ public sealed class CaenN1470Channel
 
     public void SetPowerDown(CaenPowerDownMode mode) => Write(() => _powerDown = mode);
 
-    public void SetCurrentRange(CaenCurrentRange range) => Write(() => _range = range);
+    public void SetCurrentRange(CaenCurrentMonitorRange range) => Write(() => _range = range);
 
     /// <summary>ON: clears latched flags and switches on, unless KILL, interlock or DIS holds the channel off
     /// (then it stays off with the flag set; the wire still answers CMD:OK).</summary>

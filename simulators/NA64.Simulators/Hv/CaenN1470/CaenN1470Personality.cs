@@ -1,21 +1,6 @@
+using NA64.Hardware.Hv.CaenN1470;
+
 namespace NA64.Simulators.Hv.CaenN1470;
-
-/// <summary>PDWN: how a channel switches off (device-protocols.md §1.4).</summary>
-public enum CaenPowerDownMode
-{
-    /// <summary>VMON ramps to 0 at RDW.</summary>
-    Ramp,
-
-    /// <summary>VMON drops to 0 at once.</summary>
-    Kill,
-}
-
-/// <summary>IMRANGE: current monitor range (HIGH: 2 decimals, LOW: 3 decimals).</summary>
-public enum CaenCurrentRange
-{
-    High,
-    Low,
-}
 
 /// <summary>BDILKM (which interlock input state counts as active) and the interlock input state itself.</summary>
 public enum CaenInterlockState
@@ -32,26 +17,6 @@ public enum CaenMaxVoltageBehaviour
 
     /// <summary>VSET above MAXV is accepted; the output is held at MAXV and STAT shows the MAXV bit.</summary>
     ClipOutput,
-}
-
-/// <summary>BDALARM bits (§1.7).</summary>
-[Flags]
-public enum CaenBoardAlarm
-{
-    None = 0,
-    Channel0 = 0x01,
-    Channel1 = 0x02,
-    Channel2 = 0x04,
-    Channel3 = 0x08,
-    PowerFail = 0x10,
-    OverPower = 0x20,
-    HvClockFail = 0x40,
-}
-
-/// <summary>An inclusive setpoint range with its resolution (the *MIN/*MAX/*DEC parameters).</summary>
-public readonly record struct CaenRange(double Min, double Max, int Decimals)
-{
-    public bool Contains(double value) => value >= Min && value <= Max;
 }
 
 /// <summary>
@@ -176,54 +141,4 @@ public sealed record CaenN1470Load
     public double BeamMicroamps { get; init; }
 
     public static CaenN1470Load Default { get; } = new();
-}
-
-/// <summary>
-/// The SPS spill cycle (na64-setup.md §2): <see cref="BeamOn"/> of beam every <see cref="Period"/>, the
-/// first spill starting <see cref="FirstSpillStart"/> after the board was created. Supercycles vary, so
-/// all three are configuration.
-/// </summary>
-public sealed record SpillCycle(TimeSpan BeamOn, TimeSpan Period, TimeSpan FirstSpillStart)
-{
-    /// <summary>4.8 s of beam, then 20 s without.</summary>
-    public static SpillCycle Sps { get; } = new(TimeSpan.FromSeconds(4.8), TimeSpan.FromSeconds(24.8), TimeSpan.Zero);
-
-    internal void Validate()
-    {
-        if (Period <= TimeSpan.Zero || BeamOn < TimeSpan.Zero || BeamOn > Period)
-        {
-            throw new ArgumentOutOfRangeException(nameof(BeamOn), BeamOn,
-                $"Spill BeamOn is {BeamOn} and Period is {Period}; need Period > 0 and 0 <= BeamOn <= Period.");
-        }
-    }
-
-    /// <summary>True when <paramref name="seconds"/> after the board's origin lies inside a spill.</summary>
-    public bool InSpill(double seconds)
-    {
-        var phase = PhaseTicks(seconds);
-        return phase >= 0 && phase < BeamOn.Ticks;
-    }
-
-    /// <summary>Seconds from <paramref name="seconds"/> to the next spill start or end (always &gt; 0).</summary>
-    public double TimeToNextEdge(double seconds)
-    {
-        var now = ToTicks(seconds);
-        if (now < FirstSpillStart.Ticks)
-        {
-            return (FirstSpillStart.Ticks - now) / (double)TimeSpan.TicksPerSecond;
-        }
-
-        var phase = PhaseTicks(seconds);
-        var next = phase < BeamOn.Ticks ? BeamOn.Ticks - phase : Period.Ticks - phase;
-        return (next > 0 ? next : Period.Ticks) / (double)TimeSpan.TicksPerSecond;
-    }
-
-    // Whole ticks, so that a spill edge lands exactly where the clock says and not 1e-15 s before it.
-    private static long ToTicks(double seconds) => (long)Math.Round(seconds * TimeSpan.TicksPerSecond);
-
-    private long PhaseTicks(double seconds)
-    {
-        var since = ToTicks(seconds) - FirstSpillStart.Ticks;
-        return since < 0 ? -1 : since % Period.Ticks;
-    }
 }

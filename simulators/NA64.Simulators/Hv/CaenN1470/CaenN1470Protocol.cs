@@ -1,3 +1,4 @@
+using NA64.Hardware.Hv.CaenN1470;
 using System.Collections.Frozen;
 using System.Globalization;
 
@@ -106,20 +107,20 @@ internal static class CaenN1470Protocol
         }
 
         yield return ChannelMon("VMON", c => Format(c.VMon, VoltageFormat));
-        yield return ChannelMon("IMON", c => c.CurrentRange == CaenCurrentRange.High
+        yield return ChannelMon("IMON", c => c.CurrentRange == CaenCurrentMonitorRange.High
             ? Format(c.IMon, CurrentFormat)
             : Format(c.IMon, CurrentLowRangeFormat));
-        yield return ChannelMon("IMDEC", c => Count(c.CurrentRange == CaenCurrentRange.High
+        yield return ChannelMon("IMDEC", c => Count(c.CurrentRange == CaenCurrentMonitorRange.High
             ? BoardOf(c).Personality.MonitorDecimalsHigh
             : BoardOf(c).Personality.MonitorDecimalsLow));
         yield return ChannelMon("POL", c => c.Polarity == '+' ? "+" : "-");
         yield return ChannelMon("STAT", c => Format((int)c.Status, StatusFormat));
         yield return new CaenParameter("IMRANGE", true, CaenSetKind.Keyword)
         {
-            ReadChannel = c => c.CurrentRange == CaenCurrentRange.High ? "HIGH" : "LOW",
+            ReadChannel = c => c.CurrentRange == CaenCurrentMonitorRange.High ? "HIGH" : "LOW",
             Keywords = Keywords(
-                ("HIGH", (_, c) => c!.SetCurrentRange(CaenCurrentRange.High)),
-                ("LOW", (_, c) => c!.SetCurrentRange(CaenCurrentRange.Low))),
+                ("HIGH", (_, c) => c!.SetCurrentRange(CaenCurrentMonitorRange.High)),
+                ("LOW", (_, c) => c!.SetCurrentRange(CaenCurrentMonitorRange.Low))),
         };
         yield return new CaenParameter("PDWN", true, CaenSetKind.Keyword)
         {

@@ -1,3 +1,5 @@
+using NA64.Simulators.Physics;
+using NA64.Hardware.Hv.CaenN1470;
 using NA64.Hardware.Hv;
 using NA64.Simulators.Hv.CaenN1470;
 

@@ -1,3 +1,5 @@
+using NA64.Simulators.Physics;
+using NA64.Hardware.Hv.CaenN1470;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using NA64.Hardware.Hv;

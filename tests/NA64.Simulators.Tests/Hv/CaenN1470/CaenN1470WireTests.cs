@@ -1,3 +1,4 @@
+using NA64.Hardware.Hv.CaenN1470;
 using FsCheck;
 using FsCheck.Fluent;
 using NA64.Simulators.Hv.CaenN1470;
@@ -32,7 +33,7 @@ public class CaenN1470WireTests
         Assert.Equal("#BD:00,CMD:OK,VAL:00000", t.Ask("$BD:00,CMD:MON,CH:1,PAR:STAT"));
         Assert.Equal("#BD:00,CMD:OK", t.Ask("$BD:00,CMD:SET,PAR:BDCLR"));
         Assert.Equal("#BD:00,CMD:OK", t.Ask("$BD:00,CMD:SET,PAR:BDILKM,VAL:OPEN"));
-        Assert.Equal(CaenCurrentRange.Low, t[1].CurrentRange);
+        Assert.Equal(CaenCurrentMonitorRange.Low, t[1].CurrentRange);
         Assert.Equal(CaenPowerDownMode.Kill, t[1].PowerDown);
     }
 

@@ -1,3 +1,4 @@
+using NA64.Simulators.Physics;
 using Microsoft.Extensions.Time.Testing;
 using NA64.Simulators.Hv.CaenN1470;
 

@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Msadc.Format;
 using FsCheck.Xunit;
 using NA64.Hardware.Digitizers.Msadc;
 using NA64.Hardware.Errors;
@@ -53,9 +54,9 @@ public class MsadcProtocolTests
     [Fact]
     public void Channel_address_splits_chip_channel_and_checks_ranges()
     {
-        var a = MsadcChannelAddress.FromChipChannel(623, 5, 35);
-        Assert.Equal((2, 3, 35), (a.Chip, a.Channel, a.ChipChannel));
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new MsadcChannelAddress(623, 8, 0, 0));
+        var a = SadcChannelAddress.FromChipChannel(623, 5, 35);
+        Assert.Equal((2, 3, 35), (a.AdcId, a.ChanId, a.ChipChannel));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => SadcChannelAddress.Checked(623, 8, 0, 0));
         Assert.Contains("Port = 8", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -79,31 +79,32 @@ public class LineDeviceServerTests
     public async Task BaudRatePacesRequestsAndRepliesAndBackToBackExchangesQueueOnTheLine()
     {
         // 9600 baud, 10 bit times per byte: the 26-byte request arrives 27.083 ms after its first byte,
-        // the 21-byte reply takes 21.875 ms.
+        // the 21-byte reply takes 21.875 ms. FakeTimeProvider timers fire on whole milliseconds, so the checks
+        // keep a margin of a millisecond or more around each expected instant.
         await using var h = new ServingHarness(baudRate: 9600);
         var first = h.ReadLineAsync();
         await h.SendAsync("$BD:00,CMD:MON,PAR:BDNCH\r\n$BD:00,CMD:MON,PAR:BDNCH\r\n");
 
         await h.Time.WaitForTimerAsync();
-        h.Advance(TimeSpan.FromMilliseconds(27.0));
+        h.Advance(TimeSpan.FromMilliseconds(26.0));
         Assert.Equal(0, h.Server.LinesReceived); // the device has not got the whole request yet
-        h.Advance(TimeSpan.FromMilliseconds(0.1));
+        h.Advance(TimeSpan.FromMilliseconds(1.1)); // t = 27.1 ms
         await h.Time.WaitForTimerAsync();
-        h.Advance(TimeSpan.FromMilliseconds(21.8)); // t = 48.9 ms
+        h.Advance(TimeSpan.FromMilliseconds(20.0)); // t = 47.1 ms
         Assert.False(first.IsCompleted);
-        h.Advance(TimeSpan.FromMilliseconds(0.1)); // t = 49.0 ms >= 27.083 + 21.875
+        h.Advance(TimeSpan.FromMilliseconds(2.0)); // t = 49.1 ms >= 27.083 + 21.875
         Assert.Equal("#BD:00,CMD:OK,VAL:4\r\n", await first);
 
         // The second request queued behind the first on the host-to-device line: complete at 54.167 ms.
         var second = h.ReadLineAsync();
         await h.Time.WaitForTimerAsync();
-        h.Advance(TimeSpan.FromMilliseconds(5.1)); // t = 54.1 ms
+        h.Advance(TimeSpan.FromMilliseconds(4.0)); // t = 53.1 ms
         Assert.Equal(1, h.Server.LinesReceived);
-        h.Advance(TimeSpan.FromMilliseconds(0.1));
+        h.Advance(TimeSpan.FromMilliseconds(1.1)); // t = 54.2 ms
         await h.Time.WaitForTimerAsync();
-        h.Advance(TimeSpan.FromMilliseconds(21.7)); // t = 75.9 ms
+        h.Advance(TimeSpan.FromMilliseconds(20.0)); // t = 74.2 ms
         Assert.False(second.IsCompleted);
-        h.Advance(TimeSpan.FromMilliseconds(0.2)); // t = 76.1 ms >= 54.167 + 21.875
+        h.Advance(TimeSpan.FromMilliseconds(2.0)); // t = 76.2 ms >= 54.167 + 21.875
         Assert.Equal("#BD:00,CMD:OK,VAL:4\r\n", await second);
     }
 
