@@ -42,6 +42,16 @@ internal static class ReadoutCommands
                 return 2;
             }
 
+            if (run.TryLoadPedestals())
+            {
+                AnsiConsole.MarkupLine($"Pedestal tables: [blue]{Markup.Escape(Path.Combine(run.OutputDirectory, ReadoutRun.PedestalDirectory))}[/]");
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"No pedestal tables in {Markup.Escape(Path.Combine(run.OutputDirectory, ReadoutRun.PedestalDirectory))}: taking a pedestal run first.");
+                PrintPedestals(run, await run.PedestalRunAsync(null, ct).ConfigureAwait(false));
+            }
+
             var result = await PhysicsRunWithLiveRatesAsync(run, new PhysicsRunRequest { Events = n, Spills = s, ZmqAddress = parse.GetValue(zmq) }, ct)
                 .ConfigureAwait(false);
             PrintSummary(result, run.Readout);
