@@ -17,6 +17,7 @@ try
     root.Subcommands.Add(DemoCommand.Build(Log.Logger));
     root.Subcommands.Add(HvCommands.Build(Log.Logger));
     root.Subcommands.Add(SimCommands.Build(Log.Logger));
+    root.Subcommands.Add(ReadoutCommands.Build(Log.Logger));
     return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
 }
 finally

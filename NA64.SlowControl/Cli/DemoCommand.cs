@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using NA64.SlowControl.Hosting;
 using NA64.SlowControl.Hv;
+using NA64.SlowControl.Readout;
 using Serilog;
 using Spectre.Console;
 
@@ -33,10 +34,26 @@ internal static class DemoCommand
             if (rc != 0)
                 return rc;
 
-            return 0;
+            return await ShowReadoutAsync(parse, log, ct).ConfigureAwait(false);
         }));
         return demo;
     }
+
+    /// <summary>Step 3: a pedestal run and a short physics run on the simulated MSADC modules, with the run summary.</summary>
+    private static Task<int> ShowReadoutAsync(ParseResult parse, ILogger log, CancellationToken ct) =>
+        ReadoutCommands.RunAsync(parse, log, null, ct, async run =>
+        {
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"[bold]3. Readout[/]: {run.Map.Modules.Count} simulated MSADC modules on sources {string.Join(", ", run.Map.SourceIds)}; pedestal run, then a physics run of {DemoEvents} triggers."));
+            var pedestals = await run.PedestalRunAsync(DemoPedestalEvents, ct).ConfigureAwait(false);
+            ReadoutCommands.PrintPedestals(run, pedestals);
+            var result = await ReadoutCommands.PhysicsRunWithLiveRatesAsync(run, new PhysicsRunRequest { Events = DemoEvents }, ct).ConfigureAwait(false);
+            ReadoutCommands.PrintSummary(result, run.Readout);
+            return result.Pipeline.IsBalanced ? 0 : 1;
+        });
+
+    private const int DemoPedestalEvents = 1000;
+    private const long DemoEvents = 20_000;
 
     /// <summary>Over-current on a strip channel: the board trips it, the controller recovers it in two steps.</summary>
     private static async Task<int> ShowTripRecoveryAsync(HvHardware hw, CancellationToken ct)

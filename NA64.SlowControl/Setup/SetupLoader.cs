@@ -97,7 +97,7 @@ public static partial class SetupLoader
 
         public SetupFile? ReadSetup(YamlNode root)
         {
-            var top = Mapping(root, "(top level)", ["hvController", "devices"]);
+            var top = Mapping(root, "(top level)", ["hvController", "devices", "readout"]);
             if (top is null) return null;
 
             var settings = top.Has("hvController")
@@ -116,7 +116,149 @@ public static partial class SetupLoader
                         devices.Add(d);
             }
 
-            return settings is null ? null : new SetupFile(source, settings, devices);
+            ReadoutSetup? readout = null;
+            if (top.Has("readout"))
+            {
+                readout = ReadReadout(top.Node("readout"), "readout");
+                if (readout is null)
+                    return null;
+            }
+
+            return settings is null ? null : new SetupFile(source, settings, devices) { Readout = readout };
+        }
+
+        // MSADC register limits (NA64.Hardware MsadcRegisters): samples 25..32, 8 ports, 64 channels per module.
+        private const int MinSamples = 25;
+        private const int MaxSamples = 32;
+        private const int ModuleChannels = 64;
+
+        private ReadoutSetup? ReadReadout(YamlNode node, string path)
+        {
+            var m = Mapping(node, path, ["runNumber", "samplesPerChannel", "zsSigma", "keepNeighbours", "pedestalEvents",
+                "outputDirectory", "signalBox", "beam", "sources"]);
+            if (m is null) return null;
+            int errors = Errors.Count;
+            // Run 0 makes DDD load no maps (decoder-checks §3), so it is refused here.
+            long? run = Long(m, "runNumber", 1001, 1, uint.MaxValue, "DDD loads no maps for run 0");
+            int? samples = Integer(m, "samplesPerChannel", 32, MinSamples, MaxSamples, "MSADC samples per channel");
+            double? sigma = Number(m, "zsSigma", 5, 0.5, 100);
+            bool? neighbours = Bool(m, "keepNeighbours", false);
+            int? pedestalEvents = Integer(m, "pedestalEvents", 2000, 10, 10_000_000);
+            string? output = m.Has("outputDirectory") ? Text(m, "outputDirectory", required: true) : "data";
+
+            var box = new SignalBoxSetup(50, 2);
+            if (m.Has("signalBox") && Mapping(m.Node("signalBox"), m.Path("signalBox"), ["ecalMaxGeV", "hcalMaxGeV"]) is { } b)
+                box = new SignalBoxSetup(Number(b, "ecalMaxGeV", 50, 0, 1000) ?? 50, Number(b, "hcalMaxGeV", 2, 0, 1000) ?? 2);
+
+            var beam = new BeamSetup(4.8, 20, 3.0e6, 10_000, true, 0.001, 2018);
+            if (m.Has("beam") && Mapping(m.Node("beam"), m.Path("beam"),
+                    ["spillOnSeconds", "spillOffSeconds", "particlesPerSpill", "triggerRateHz", "pileUp", "signalFraction", "seed"]) is { } e)
+            {
+                beam = new BeamSetup(
+                    Number(e, "spillOnSeconds", beam.SpillOnSeconds, 0.1, 3600) ?? beam.SpillOnSeconds,
+                    Number(e, "spillOffSeconds", beam.SpillOffSeconds, 0, 3600) ?? beam.SpillOffSeconds,
+                    Number(e, "particlesPerSpill", beam.ParticlesPerSpill, 1, 1e9) ?? beam.ParticlesPerSpill,
+                    Number(e, "triggerRateHz", beam.TriggerRateHz, 0.001, 1e6) ?? beam.TriggerRateHz,
+                    Bool(e, "pileUp", beam.PileUp) ?? beam.PileUp,
+                    Number(e, "signalFraction", beam.SignalFraction, 0, 1) ?? beam.SignalFraction,
+                    Integer(e, "seed", beam.Seed, 0, int.MaxValue) ?? beam.Seed);
+            }
+
+            var sources = new List<ReadoutSourceSetup>();
+            if (!m.Has("sources"))
+                Error(node, m.Path("sources"), null, "is required (a list of S-Link sources with their MSADC modules)");
+            else if (Sequence(m.Node("sources"), m.Path("sources")) is { } list)
+            {
+                if (list.Children.Count == 0)
+                    Error(list, m.Path("sources"), null, "must list at least one source");
+                var sourceIds = new Dictionary<int, string>();
+                var moduleNames = new Dictionary<string, string>(StringComparer.Ordinal);
+                var channels = new List<(int First, string Path)>();
+                for (int i = 0; i < list.Children.Count; i++)
+                {
+                    string sp = $"{m.Path("sources")}[{i}]";
+                    var sm = Mapping(list.Children[i], sp, ["sourceId", "modules"]);
+                    if (sm is null) continue;
+                    // 896..1023 is the S-Link multiplexer range (decoder-checks §2).
+                    int? id = Integer(sm, "sourceId", null, 0, 895, "S-Link source id; 896..1023 is the multiplexer range");
+                    if (id is not null && !sourceIds.TryAdd(id.Value, sp))
+                        Error(sm.Node("sourceId"), sm.Path("sourceId"), sm.Raw("sourceId"), $"source id already used by {sourceIds[id.Value]}");
+                    var modules = new List<ReadoutModuleSetup>();
+                    if (!sm.Has("modules"))
+                        Error(list.Children[i], sm.Path("modules"), null, "is required (a list of MSADC modules)");
+                    else if (Sequence(sm.Node("modules"), sm.Path("modules")) is { } ml)
+                    {
+                        if (ml.Children.Count is 0 or > 8)
+                            Error(ml, sm.Path("modules"), ml.Children.Count.ToString(CultureInfo.InvariantCulture), "must list 1..8 modules (one per HotLink port)");
+                        var ports = new Dictionary<int, string>();
+                        for (int k = 0; k < ml.Children.Count; k++)
+                        {
+                            string mp = $"{sm.Path("modules")}[{k}]";
+                            var mm = Mapping(ml.Children[k], mp, ["name", "port", "firstChannel"]);
+                            if (mm is null) continue;
+                            string? name = Name(mm, "name");
+                            int? port = Integer(mm, "port", null, 0, 7, "HotLink port");
+                            int? first = Integer(mm, "firstChannel", null, 0, 100_000, "first detector-layout channel of the module");
+                            if (name is not null && !moduleNames.TryAdd(name, mp))
+                                Error(mm.Node("name"), mm.Path("name"), name, $"module name already used by {moduleNames[name]}");
+                            if (port is not null && !ports.TryAdd(port.Value, mp))
+                                Error(mm.Node("port"), mm.Path("port"), mm.Raw("port"), $"port already used by {ports[port.Value]} on this source");
+                            if (first is not null)
+                            {
+                                foreach (var (other, otherPath) in channels)
+                                {
+                                    if (first.Value < other + ModuleChannels && other < first.Value + ModuleChannels)
+                                        Error(mm.Node("firstChannel"), mm.Path("firstChannel"), mm.Raw("firstChannel"),
+                                            $"channels {first.Value}..{first.Value + ModuleChannels - 1} overlap those of {otherPath} ({other}..{other + ModuleChannels - 1}): a channel is read by one module");
+                                }
+
+                                channels.Add((first.Value, mp));
+                            }
+
+                            if (name is not null && port is not null && first is not null)
+                                modules.Add(new ReadoutModuleSetup(name, port.Value, first.Value, (int)ml.Children[k].Start.Line));
+                        }
+                    }
+
+                    if (id is not null)
+                        sources.Add(new ReadoutSourceSetup(id.Value, modules, (int)list.Children[i].Start.Line));
+                }
+            }
+
+            if (Errors.Count > errors || run is null || samples is null || sigma is null || neighbours is null || pedestalEvents is null || output is null)
+                return null;
+            return new ReadoutSetup((uint)run.Value, samples.Value, sigma.Value, neighbours.Value, pedestalEvents.Value, output,
+                box, beam, sources, (int)node.Start.Line);
+        }
+
+        private bool? Bool(Fields m, string key, bool fallback)
+        {
+            if (!m.Has(key)) return fallback;
+            string? raw = Scalar(m, key, "true or false");
+            if (raw is null) return null;
+            if (raw is "true" or "false") return raw == "true";
+            Error(m.Node(key), m.Path(key), raw, "must be true or false");
+            return null;
+        }
+
+        private long? Long(Fields m, string key, long fallback, long min, long max, string what)
+        {
+            if (!m.Has(key)) return fallback;
+            string? raw = Scalar(m, key, "a whole number");
+            if (raw is null) return null;
+            if (!long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
+            {
+                Error(m.Node(key), m.Path(key), raw, "must be a whole number in base 10");
+                return null;
+            }
+
+            if (v < min || v > max)
+            {
+                Error(m.Node(key), m.Path(key), raw, string.Create(CultureInfo.InvariantCulture, $"must be in {min}..{max} ({what})"));
+                return null;
+            }
+
+            return v;
         }
 
         private HvControllerSettings? ReadController(YamlNode node, string path)

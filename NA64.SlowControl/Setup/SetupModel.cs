@@ -11,6 +11,9 @@ public sealed record SetupFile(string SourceName, HvControllerSettings HvControl
     /// <summary>Every channel of every device, in file order.</summary>
     public IEnumerable<(DeviceSetup Device, ChannelSetup Channel)> AllChannels =>
         Devices.SelectMany(d => d.Channels.Select(c => (d, c)));
+
+    /// <summary>The <c>readout:</c> section, or null when the file has none (readout commands then refuse to run).</summary>
+    public ReadoutSetup? Readout { get; init; }
 }
 
 /// <summary>
@@ -70,3 +73,43 @@ public sealed record TripRecoverySettings(double StepBelowNominalVolts, TimeSpan
 {
     public static TripRecoverySettings Default { get; } = new(20, TimeSpan.FromSeconds(30), 3);
 }
+
+/// <summary>
+/// The <c>readout:</c> section: MSADC modules (which S-Link source, which HotLink port, which 64 consecutive channels of
+/// the detector layout each one digitises), the run parameters, and for the simulated installation the beam.
+/// </summary>
+/// <param name="RunNumber">First run number (DDD loads no maps for run 0); a run takes the next free number in the output directory.</param>
+/// <param name="SamplesPerChannel">MSADC samples per channel, 25..32 (32 COMPASS, 25 thesis: uncertain).</param>
+/// <param name="ZeroSuppressionSigma">Keep a channel when max(sample − pedestal) exceeds this many pedestal σ.</param>
+/// <param name="KeepNeighbours">Also keep the channels next to a kept one (same chip).</param>
+/// <param name="PedestalEvents">Random triggers of a pedestal run.</param>
+/// <param name="OutputDirectory">Where DATE files and their companions go (relative to the working directory).</param>
+public sealed record ReadoutSetup(
+    uint RunNumber,
+    int SamplesPerChannel,
+    double ZeroSuppressionSigma,
+    bool KeepNeighbours,
+    int PedestalEvents,
+    string OutputDirectory,
+    SignalBoxSetup SignalBox,
+    BeamSetup Beam,
+    IReadOnlyList<ReadoutSourceSetup> Sources,
+    int Line)
+{
+    public IEnumerable<(ReadoutSourceSetup Source, ReadoutModuleSetup Module)> AllModules =>
+        Sources.SelectMany(s => s.Modules.Select(m => (s, m)));
+}
+
+/// <summary>The invisible-mode signal box: E_ECAL below <paramref name="EcalMaxGeV"/> and E_HCAL below <paramref name="HcalMaxGeV"/>.</summary>
+public sealed record SignalBoxSetup(double EcalMaxGeV, double HcalMaxGeV);
+
+/// <summary>Simulated beam: spill timing, intensity, trigger rate, injected signal fraction, generator seed.</summary>
+public sealed record BeamSetup(
+    double SpillOnSeconds, double SpillOffSeconds, double ParticlesPerSpill, double TriggerRateHz, bool PileUp,
+    double SignalFraction, int Seed);
+
+/// <summary>One S-Link source (a CATCH) with its MSADC modules, one per HotLink port.</summary>
+public sealed record ReadoutSourceSetup(int SourceId, IReadOnlyList<ReadoutModuleSetup> Modules, int Line);
+
+/// <summary>One MSADC module: module channel k (chip k/16, chan k%16) digitises detector-layout channel FirstChannel + k.</summary>
+public sealed record ReadoutModuleSetup(string Name, int Port, int FirstChannel, int Line);

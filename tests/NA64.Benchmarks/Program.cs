@@ -9,6 +9,7 @@ Type[] benchmarks =
 [
     typeof(KernelBenchmarks),
     typeof(HvPollBenchmark),
+    typeof(EndToEndBenchmarks),
 ];
 
 if (args.Contains("--quick"))
@@ -18,7 +19,10 @@ if (args.Contains("--quick"))
     runner.Line($"quick mode: median of {runner.Runs} runs of ~{runner.RunTime.TotalMilliseconds} ms per case; " +
         $"Vector256 accelerated {Vector256.IsHardwareAccelerated}, Vector512 accelerated {Vector512.IsHardwareAccelerated}");
     bool pass = true;
-    foreach (var type in benchmarks.Where(t => typeof(IQuickBenchmark).IsAssignableFrom(t)))
+    // Optional class-name filter: --quick EndToEnd runs only the classes whose name contains "EndToEnd".
+    var only = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+    foreach (var type in benchmarks.Where(t => typeof(IQuickBenchmark).IsAssignableFrom(t)
+                 && (only.Length == 0 || only.Any(o => t.Name.Contains(o, StringComparison.OrdinalIgnoreCase)))))
         pass &= ((IQuickBenchmark)Activator.CreateInstance(type)!).RunQuick(runner);
     return pass ? 0 : 1;
 }

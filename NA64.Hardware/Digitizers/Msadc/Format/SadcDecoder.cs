@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace NA64.Hardware.Digitizers.Msadc.Format;
 
@@ -301,6 +302,13 @@ public static class SadcDecoder
         badWord = -1;
         uint want = Sadc3.FirstDataWordTop;
         int k = 0;
+        if (Vector256.IsHardwareAccelerated && fullWords >= 9)
+        {
+            k = UnpackVector256(ref src, ref dst, fullWords, ref sat);
+            if (k > 0)
+                want = Sadc3.NextDataWordTop;
+        }
+
         for (; k < fullWords; k++)
         {
             uint d = Unsafe.Add(ref src, k);
@@ -336,5 +344,56 @@ public static class SadcDecoder
 
         saturated = sat != 0;
         return samples;
+    }
+
+    /// <summary>
+    /// Vector part of <see cref="UnpackSamples"/> for channels of 18+ samples: word 0 (id 01) scalar, then 8 words per
+    /// step (id 10), the last step overlapping the previous one (rewriting a word gives the same values). Stops at the
+    /// first step holding a bad id and returns the index the scalar loop goes on from (it finds the exact word);
+    /// 0 when word 0 itself is bad. Same output and saturation flag as the scalar loop (property-tested through the decoder).
+    /// </summary>
+    private static int UnpackVector256(ref uint src, ref byte dst, int fullWords, ref uint sat)
+    {
+        uint d0 = src;
+        if ((d0 >> 30) != Sadc3.FirstDataWordTop)
+            return 0;
+        uint lo0 = d0 & Sadc3.SampleMask;
+        uint hi0 = (d0 >> Sadc3.Data2Shift) & Sadc3.SampleMask;
+        sat |= ((lo0 + 1) | (hi0 + 1)) & 0x1000;
+        Unsafe.WriteUnaligned(ref dst, lo0 | (hi0 << 16));
+
+        var mask = Vector256.Create((uint)Sadc3.SampleMask);
+        var next = Vector256.Create(Sadc3.NextDataWordTop);
+        var one = Vector256.Create(1u);
+        var acc = Vector256<uint>.Zero;
+        ref uint out32 = ref Unsafe.As<byte, uint>(ref dst);
+        int k = 1;
+        bool bad = false;
+        for (; k + 8 <= fullWords; k += 8)
+        {
+            if (!Step(ref src, ref out32, k, mask, next, one, ref acc))
+            {
+                bad = true;
+                break;
+            }
+        }
+
+        if (!bad && k < fullWords && Step(ref src, ref out32, fullWords - 8, mask, next, one, ref acc))
+            k = fullWords;
+        if ((acc & Vector256.Create(0x1000u)) != Vector256<uint>.Zero)
+            sat |= 0x1000;
+        return k;
+
+        static bool Step(ref uint src, ref uint out32, int at, Vector256<uint> mask, Vector256<uint> next, Vector256<uint> one, ref Vector256<uint> acc)
+        {
+            var v = Vector256.LoadUnsafe(ref src, (nuint)at);
+            if (Vector256.ShiftRightLogical(v, 30) != next)
+                return false;
+            var lo = v & mask;
+            var hi = Vector256.ShiftRightLogical(v, Sadc3.Data2Shift) & mask;
+            acc |= (lo + one) | (hi + one);
+            (lo | Vector256.ShiftLeft(hi, 16)).StoreUnsafe(ref out32, (nuint)at);
+            return true;
+        }
     }
 }

@@ -1,0 +1,330 @@
+using System.Globalization;
+using NA64.Hardware.Digitizers.Msadc.Format;
+using NA64.Hardware.Errors;
+using NA64.Readout.Formats;
+using NA64.Readout.Pipeline;
+using NA64.SlowControl.Readout;
+using NA64.Simulators.Digitizers.Msadc;
+
+namespace NA64.SlowControl.Tests.Readout;
+
+public sealed class ReadoutRunTests
+{
+    [Fact]
+    public async Task Pedestal_run_matches_the_generator_truth_within_three_statistical_sigma()
+    {
+        await using var kit = ReadoutTestKit.Create();
+        const int events = 400;
+        var result = await kit.Run.PedestalRunAsync(events);
+
+        var truth = kit.Run.Crate.Generator.Calibration;
+        var pulls = new List<double>();
+        foreach (var module in kit.Run.Map.Modules)
+        {
+            var table = result.Tables[module.Index];
+            Assert.True(File.Exists(result.Files[module.Index]));
+            for (int k = 0; k < ReadoutChannelMap.ModuleChannels; k++)
+            {
+                int index = kit.Run.Map.LayoutChannel(module, k);
+                var measured = table[k];
+                if (index < 0)
+                {
+                    // Unconnected inputs read their (zero) pedestal registers: no noise, flagged dead.
+                    Assert.True((measured.Flags & NA64.Readout.Processing.PedestalFlags.Dead) != 0, $"unconnected input {module.Name}/{k} not flagged dead");
+                    continue;
+                }
+
+                var cal = truth[index];
+                // Each path gets events × samples/2 samples; the statistical error of its mean is σ/√n.
+                double error = cal.NoiseRms / Math.Sqrt(events * (kit.Run.Readout.SamplesPerChannel / 2.0));
+                pulls.Add((measured.PedestalEven - cal.PedestalEven) / error);
+                pulls.Add((measured.PedestalOdd - cal.PedestalOdd) / error);
+                Assert.InRange(measured.SigmaEven, 0.9 * cal.NoiseRms, 1.1 * cal.NoiseRms);
+                Assert.InRange(measured.SigmaOdd, 0.9 * cal.NoiseRms, 1.1 * cal.NoiseRms);
+            }
+        }
+
+        // 248 paths: with Gaussian errors about 0.7 of them fall outside 3σ by chance, so the check is on the pull
+        // distribution: at most 1 % beyond 3σ, none beyond 4σ, mean ≈ 0 and width ≈ 1 (no bias, errors as stated).
+        Assert.Equal(2 * kit.Run.Crate.Generator.Layout.Count, pulls.Count);
+        Assert.True(pulls.Count(p => Math.Abs(p) > 3) <= pulls.Count / 100,
+            "beyond 3σ: " + string.Join(", ", pulls.Where(p => Math.Abs(p) > 3).Select(p => p.ToString("0.00", CultureInfo.InvariantCulture))));
+        Assert.All(pulls, p => Assert.InRange(p, -4, 4));
+        double mean = pulls.Average();
+        double width = Math.Sqrt(pulls.Average(p => (p - mean) * (p - mean)));
+        Assert.InRange(mean, -0.3, 0.3);
+        Assert.InRange(width, 0.8, 1.2);
+        int checkedPaths = pulls.Count;
+        Assert.Equal(2 * kit.Run.Crate.Generator.Layout.Count, checkedPaths);
+        // Pedestals and thresholds are in the module registers, verified by read-back.
+        Assert.Equal(kit.Run.Map.Modules.Count * (3 + (3 * 64)), result.RegistersVerified);
+        var device = kit.Run.Crate.Devices[0];
+        var even = new int[64];
+        var odd = new int[64];
+        var threshold = new int[64];
+        device.CopyChannelSettings(even, odd, threshold);
+        var thresholds = result.Tables[0].Thresholds(kit.Run.Readout.ZeroSuppressionSigma);
+        for (int k = 0; k < 64; k++)
+        {
+            Assert.Equal((int)Math.Round(result.Tables[0][k].PedestalEven, MidpointRounding.AwayFromZero), even[k]);
+            Assert.Equal(Math.Min((int)thresholds[k], 4095), threshold[k]);
+        }
+    }
+
+    [Fact]
+    public async Task Physics_run_reconstructs_the_100_GeV_peak_and_counts_the_injected_signals_in_the_box()
+    {
+        await using var kit = ReadoutTestKit.Create(signalFraction: 0.02);
+        await kit.Run.PedestalRunAsync(300);
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 3000 });
+
+        Assert.True(result.Pipeline.IsBalanced);
+        Assert.Equal(3000, result.Pipeline.EventsBuilt);
+        Assert.True(result.InjectedSignals > 30, $"only {result.InjectedSignals} signals injected");
+        // Every injected event and nothing else lands in the box (E_ECAL < 50 GeV, E_HCAL < 2 GeV).
+        Assert.Equal(result.InjectedSignals, result.SignalBoxCount);
+        Assert.Equal(result.InjectedSignalEvents.OrderBy(e => e).ToArray(), result.SignalBoxEvents.OrderBy(e => e).ToArray());
+
+        // Electron peak: 100 GeV, σ/E = 9 %/√E ⊕ 1 % = 1.35 GeV at 100 GeV (plus noise of the kept cells).
+        var (mean, rms, count) = result.ElectronPeak;
+        double expected = 100 * Math.Sqrt(Math.Pow(0.09 / Math.Sqrt(100), 2) + Math.Pow(0.01, 2));
+        Assert.True(count > 2800, $"{count} events in the peak window");
+        Assert.True(mean > 98.0 && mean < 101.0 && rms > 0.85 * expected && rms < 1.3 * expected,
+            string.Create(CultureInfo.InvariantCulture, $"peak mean {mean:0.000} GeV, RMS {rms:0.000} GeV, expected 100 and {expected:0.000}"));
+        // The histogram's fullest bin is at 100 GeV.
+        int peakBin = Array.IndexOf(result.Histogram, result.Histogram[..^1].Max());
+        Assert.InRange(peakBin * LiveMonitor.BinGeV, 97.0, 102.0);
+    }
+
+    [Fact]
+    public async Task Date_file_passes_the_decoder_checks_and_kept_channels_carry_the_simulated_raw_samples()
+    {
+        await using var kit = ReadoutTestKit.Create(signalFraction: 0.01);
+        await kit.Run.PedestalRunAsync(200);
+        var generated = new Dictionary<(int Spill, int Event), short[]>();
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest
+        {
+            Events = 400,
+            OnTruth = (truth, block) => generated[(truth.Spill, truth.EventInSpill)] = (short[])block.Clone(),
+        });
+        Assert.Equal(400, result.Pipeline.EventsBuilt);
+
+        // Map file beside the data with a ChipsCreation rule per source and the run in its range.
+        Assert.Equal(Path.GetDirectoryName(result.DataFile), Path.GetDirectoryName(result.MapFile));
+        string map = await File.ReadAllTextAsync(result.MapFile);
+        foreach (int source in kit.Run.Map.SourceIds)
+            Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"-1 -1 -1 {source} -1 ChipSADC s"), map);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"runs=\"{result.RunNumber}-{result.RunNumber}\""), map);
+        Assert.Contains("options=\"xy data_format3\"", map);
+        foreach (var companion in result.CompanionFiles)
+            Assert.True(File.Exists(companion), companion);
+
+        int s = kit.Run.Readout.SamplesPerChannel;
+        long kept = 0;
+        var data = new SadcEventData();
+        using var reader = DateFileReader.Open(result.DataFile);
+        long events = 0;
+        long expectedOffset = 0;
+        while (reader.ReadNext() is { } ev)
+        {
+            events++;
+            Assert.Equal(expectedOffset, ev.ByteOffset);
+            expectedOffset += ev.Header.Size;
+            Assert.Equal(ev.Bytes.Length, (int)ev.Header.Size);
+            Assert.Equal(DateEventHeader.Version36, ev.Header.Version);
+            Assert.Equal(DateEventType.Physics, ev.Header.Type);
+            Assert.NotEqual(0u, ev.Header.RunNumber);
+            Assert.Empty(ev.Problems);
+            Assert.Equal(kit.Run.Map.SourceIds.Count, ev.Equipments.Length);
+            data.Clear();
+            foreach (var eq in ev.Equipments)
+            {
+                var payload = ev.Payload(eq);
+                var slink = SlinkHeader.Read(payload);
+                Assert.Equal((int)eq.Header.Size, DateEquipmentHeader.Bytes + (4 * slink.EventSize));
+                Assert.Equal(ev.Header.NbInBurst, slink.EventNumber);
+                Assert.Equal(SlinkHeader.TcsNoError, slink.TcsError);
+                Assert.False(slink.IsMultiplexer);
+                Assert.InRange(slink.SourceId, 0, SlinkHeader.FirstMultiplexerSourceId - 1);
+                Assert.Equal(0, slink.Format & SlinkHeader.FirstEventOfRunBit);
+                int before = data.AdcBlocks.Length;
+                // The decoder checks ADC header event == S-Link event & 4095, key, sizes, channel and data-word ids.
+                SadcDecoder.Decode(payload, data, ev.Header.NbInBurst, eq.ByteOffset + DateEquipmentHeader.Bytes, ev.Header.Burst);
+                // Every ADC block is still there (4 per module), empty or not.
+                Assert.Equal(4 * kit.Run.Map.Modules.Count(m => m.SourceId == slink.SourceId), data.AdcBlocks.Length - before);
+            }
+
+            Assert.DoesNotContain(data.Problems, p => p.Kind != FormatProblemKind.SaturatedSample);
+            var block = generated[(ev.Header.Burst, ev.Header.NbInBurst)];
+            foreach (var channel in data.Channels)
+            {
+                var module = kit.Run.Map.Find(channel.Address.SourceId, channel.Address.Port)!;
+                int index = kit.Run.Map.LayoutChannel(module, channel.Address.ChipChannel);
+                Assert.True(index >= 0);
+                var samples = data.Samples(channel);
+                Assert.Equal(s, samples.Length);
+                for (int k = 0; k < s; k++)
+                    Assert.Equal(block[(index * s) + k], (short)samples[k]);
+                kept++;
+            }
+        }
+
+        Assert.Equal(400, events);
+        Assert.Equal(result.ChannelsKept, kept);
+        Assert.Equal(new FileInfo(result.DataFile).Length, result.BytesWritten);
+    }
+
+    [Fact]
+    public async Task Truncated_or_foreign_files_give_an_error_with_the_byte_offset_after_every_complete_event()
+    {
+        await using var kit = ReadoutTestKit.Create();
+        await kit.Run.PedestalRunAsync(100);
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 50 });
+        byte[] bytes = await File.ReadAllBytesAsync(result.DataFile);
+
+        // Cut the last event short by 10 bytes.
+        string cut = result.DataFile + ".cut";
+        await File.WriteAllBytesAsync(cut, bytes[..^10]);
+        using (var reader = DateFileReader.Open(cut))
+        {
+            var offsets = new List<long>();
+            var error = Assert.Throws<FrameFormatException>(() =>
+            {
+                while (reader.ReadNext() is { } ev)
+                    offsets.Add(ev.ByteOffset);
+            });
+            Assert.Equal(49, offsets.Count);
+            long lastStart = offsets[^1] + BitConverter.ToInt32(bytes, (int)offsets[^1]);
+            Assert.Contains("truncated", error.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains(lastStart.ToString(CultureInfo.InvariantCulture), error.Message, StringComparison.Ordinal);
+            Assert.Null(reader.ReadNext());
+        }
+
+        // Not DATE at all.
+        string foreign = result.DataFile + ".txt";
+        await File.WriteAllTextAsync(foreign, "this is a text file, not a DATE raw file; it is long enough for a header");
+        using (var reader = DateFileReader.Open(foreign))
+        {
+            var error = Assert.Throws<FrameFormatException>(() => reader.ReadNext());
+            Assert.Contains("offset 0", error.Message + " offset " + error.ByteOffset.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            Assert.Contains("DATE", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Simulator_data_faults_are_counted_with_their_location_and_the_rest_of_the_run_survives()
+    {
+        await using var kit = ReadoutTestKit.Create();
+        await kit.Run.PedestalRunAsync(100);
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest
+        {
+            Events = 200,
+            BeforeTrigger = (trigger, crate) =>
+            {
+                switch (trigger)
+                {
+                    case 10: crate.Source(610).InjectFault(MsadcDataFault.CorruptWord); break;
+                    case 20: crate.Source(611).InjectFault(MsadcDataFault.WrongEventNumber); break;
+                    case 30: crate.Source(610).InjectFault(MsadcDataFault.TruncatedBlock, truncateWords: 3); break;
+                    case 40: crate.Source(611).InjectFault(MsadcDataFault.AllChannelsSuppressed); break;
+                    case 50: crate.Source(610).SetModuleMissing(0, true); break;
+                    case 60: crate.Source(610).SetModuleMissing(0, false); break;
+                }
+            },
+        });
+
+        var p = result.Pipeline;
+        Assert.True(p.IsBalanced);
+        Assert.Equal(200, p.EventsIn);
+        Assert.Equal(2, p.GetDropped(DropReason.DecodeError));          // corrupted word, truncated block
+        Assert.Equal(1, p.GetDropped(DropReason.EventNumberMismatch));  // wrong event number
+        Assert.Equal(197, p.EventsBuilt);
+        Assert.Equal(197, p.Sinks.Single(x => x.Name == "date-file").Written);
+        Assert.Equal(1, result.Problems[FormatProblemKind.BadChannelHeader]);
+        Assert.Equal(1, result.Problems[FormatProblemKind.WrongEvent]);
+        Assert.Equal(1, result.Problems[FormatProblemKind.SlinkSizeMismatch]);
+        Assert.Equal(10 * 4, result.MissingModuleMarkers);
+        Assert.True(result.IncompleteBlocks >= 4, $"{result.IncompleteBlocks} incomplete blocks");
+
+        // Locations: trigger k is event k+1 of spill 1.
+        var locations = string.Join("\n", result.ProblemLocations);
+        Assert.Contains("spill 1 event 11 source 610 byte 16: BadChannelHeader", locations, StringComparison.Ordinal);
+        Assert.Contains("spill 1 event 21 source 611 byte 12: WrongEvent", locations, StringComparison.Ordinal);
+        Assert.Contains("spill 1 event 31 source 610 byte 0: SlinkSizeMismatch", locations, StringComparison.Ordinal);
+        Assert.Contains("spill 1 event 41 source 611", locations, StringComparison.Ordinal);
+        Assert.Contains("spill 1 event 51 source 610", locations, StringComparison.Ordinal);
+
+        // The events with a missing module or suppressed channels are in the file, marker and empty blocks included.
+        var data = new SadcEventData();
+        using var reader = DateFileReader.Open(result.DataFile);
+        int withMarkers = 0, read = 0;
+        while (reader.ReadNext() is { } ev)
+        {
+            read++;
+            data.Clear();
+            foreach (var eq in ev.Equipments)
+                SadcDecoder.Decode(ev.Payload(eq), data, ev.Header.NbInBurst);
+            Assert.DoesNotContain(data.Problems, x => x.DataLost);
+            if (data.MissingModules.Length == 4)
+                withMarkers++;
+        }
+
+        Assert.Equal(197, read);
+        Assert.Equal(10, withMarkers);
+    }
+
+    [Fact]
+    public async Task Spills_option_stops_after_the_last_spill_and_event_numbers_restart_each_spill()
+    {
+        // 1200 particles per 4.8 s spill: 250 Hz of triggers, about 1200 events per spill.
+        await using var kit = ReadoutTestKit.Create(particlesPerSpill: 1200);
+        await kit.Run.PedestalRunAsync(100);
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Spills = 2 });
+        Assert.True(result.Pipeline.IsBalanced);
+        Assert.Equal(result.Triggers, result.Pipeline.EventsBuilt);
+
+        var perSpill = new Dictionary<int, List<int>>();
+        using var reader = DateFileReader.Open(result.DataFile);
+        uint nbInRun = 0;
+        while (reader.ReadNext() is { } ev)
+        {
+            Assert.Equal(++nbInRun, ev.Header.NbInRun);
+            if (!perSpill.TryGetValue(ev.Header.Burst, out var list))
+                perSpill[ev.Header.Burst] = list = [];
+            list.Add(ev.Header.NbInBurst);
+        }
+
+        Assert.Equal([1, 2], perSpill.Keys.Order());
+        foreach (var (spill, numbers) in perSpill)
+        {
+            // TCS counting: 1, 2, 3, ... in every spill.
+            Assert.Equal(Enumerable.Range(1, numbers.Count), numbers);
+            Assert.InRange(numbers.Count, 1000, 1400);
+        }
+    }
+
+    [Fact]
+    public async Task Twenty_five_samples_per_channel_run_end_to_end()
+    {
+        await using var kit = ReadoutTestKit.Create(samples: 25);
+        var pedestals = await kit.Run.PedestalRunAsync(100);
+        Assert.All(kit.Run.Crate.Devices, d => Assert.Equal(25, d.SamplesPerChannel));
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 200 });
+        Assert.True(result.Pipeline.IsBalanced);
+        Assert.Equal(200, result.Pipeline.EventsBuilt);
+        Assert.Equal(200 * 128, result.ChannelsIn);
+        var data = new SadcEventData();
+        using var reader = DateFileReader.Open(result.DataFile);
+        while (reader.ReadNext() is { } ev)
+        {
+            data.Clear();
+            foreach (var eq in ev.Equipments)
+                SadcDecoder.Decode(ev.Payload(eq), data, ev.Header.NbInBurst);
+            Assert.DoesNotContain(data.Problems, p => p.DataLost);
+            Assert.All(data.Channels.ToArray(), c => Assert.Equal(25, c.SampleCount));
+        }
+
+        Assert.InRange(result.ElectronPeak.Mean, 98.0, 101.0);
+        Assert.Equal(2, pedestals.Tables.Count);
+    }
+}

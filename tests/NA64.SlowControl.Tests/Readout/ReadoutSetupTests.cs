@@ -1,0 +1,117 @@
+using NA64.SlowControl.Readout;
+using NA64.SlowControl.Setup;
+using NA64.Simulators.Physics;
+
+namespace NA64.SlowControl.Tests.Readout;
+
+public class ReadoutSetupTests
+{
+    private const string Devices = """
+        devices:
+          - name: HV-A
+            kind: caen-n1470
+            transport: sim
+            address: 0
+            channels:
+              - { name: ECAL.PMT.12, index: 0, nominalVolts: 1500, maxVolts: 2000, maxMicroamps: 1000, maxRampVoltsPerSecond: 50 }
+        """;
+
+    [Fact]
+    public void Default_setup_describes_NA64_on_two_simulated_MSADC_modules()
+    {
+        var readout = SetupLoader.LoadDefault().Readout!;
+        Assert.Equal(32, readout.SamplesPerChannel);
+        Assert.NotEqual(0u, readout.RunNumber);
+        Assert.Equal(5, readout.ZeroSuppressionSigma);
+        Assert.Equal(new SignalBoxSetup(50, 2), readout.SignalBox);
+        Assert.Equal([610, 611], readout.Sources.Select(s => s.SourceId));
+        Assert.Equal("data", readout.OutputDirectory);
+
+        // Every channel of the generator's layout (ECAL 2 × 6×6, HCAL, VETO, SRD, counters) is read by exactly one module.
+        var layout = new DetectorLayout(new CalorimeterOptions());
+        var map = new ReadoutChannelMap(readout, layout);
+        var entries = map.MapEntries();
+        Assert.Equal(layout.Count, entries.Count);
+        Assert.Equal(layout.Count, entries.Select(e => (e.SourceId, e.Port, e.AdcId, e.ChanId)).Distinct().Count());
+        Assert.Contains(entries, e => e.Detector == "ECAL1" && e.X == 3 && e.Y == 3);
+        Assert.Contains(entries, e => e.Detector == "HCAL3");
+        Assert.Contains(entries, e => e.Detector == "SRD" && e.X == 2);
+        Assert.Contains(entries, e => e.Detector == "S1");
+        Assert.All(entries, e => Assert.InRange(e.SourceId, 0, 895));
+    }
+
+    [Fact]
+    public void Readout_section_with_every_field_loads()
+    {
+        var s = SetupLoader.LoadFromText(Devices + """
+
+            readout:
+              runNumber: 4242
+              samplesPerChannel: 25
+              zsSigma: 4.5
+              keepNeighbours: true
+              pedestalEvents: 500
+              outputDirectory: /tmp/na64
+              signalBox: { ecalMaxGeV: 45, hcalMaxGeV: 1 }
+              beam: { spillOnSeconds: 4.8, spillOffSeconds: 10, particlesPerSpill: 1000000, triggerRateHz: 5000, pileUp: false, signalFraction: 0.01, seed: 7 }
+              sources:
+                - sourceId: 620
+                  modules:
+                    - { name: M0, port: 2, firstChannel: 0 }
+                    - { name: M1, port: 5, firstChannel: 64 }
+            """, "r.yaml");
+        var r = s.Readout!;
+        Assert.Equal((4242u, 25, 4.5, true, 500, "/tmp/na64"), (r.RunNumber, r.SamplesPerChannel, r.ZeroSuppressionSigma, r.KeepNeighbours, r.PedestalEvents, r.OutputDirectory));
+        Assert.Equal(new SignalBoxSetup(45, 1), r.SignalBox);
+        Assert.Equal(new BeamSetup(4.8, 10, 1e6, 5000, false, 0.01, 7), r.Beam);
+        var source = Assert.Single(r.Sources);
+        Assert.Equal(620, source.SourceId);
+        Assert.Equal([("M0", 2, 0), ("M1", 5, 64)], source.Modules.Select(m => (m.Name, m.Port, m.FirstChannel)));
+    }
+
+    [Theory]
+    [InlineData("runNumber: 0", "readout.runNumber = '0': must be in 1..4294967295 (DDD loads no maps for run 0)")]
+    [InlineData("samplesPerChannel: 24", "readout.samplesPerChannel = '24': must be in 25..32 (MSADC samples per channel)")]
+    [InlineData("zsSigma: 0", "readout.zsSigma = '0': must be in 0.5..100")]
+    [InlineData("keepNeighbours: yes", "readout.keepNeighbours = 'yes': must be true or false")]
+    [InlineData("colour: red", "readout.colour: unknown field")]
+    public void Bad_readout_value_names_file_line_field_value_and_rule(string line, string expected)
+    {
+        var text = Devices + "\nreadout:\n  " + line + "\n  sources:\n    - { sourceId: 610, modules: [ { name: M, port: 0, firstChannel: 0 } ] }\n";
+        var e = Assert.Throws<SetupException>(() => SetupLoader.LoadFromText(text, "bad.yaml"));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("bad.yaml", error.SourceName);
+        Assert.Equal(9, error.Line);
+        Assert.StartsWith(expected, error.ToString()[(error.ToString().IndexOf(' ', StringComparison.Ordinal) + 1)..], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Multiplexer_source_ids_duplicate_ports_and_overlapping_modules_are_refused_together()
+    {
+        var text = Devices + """
+
+            readout:
+              sources:
+                - sourceId: 900
+                  modules:
+                    - { name: M0, port: 0, firstChannel: 0 }
+                - sourceId: 610
+                  modules:
+                    - { name: M1, port: 1, firstChannel: 32 }
+                    - { name: M2, port: 1, firstChannel: 200 }
+            """;
+        var e = Assert.Throws<SetupException>(() => SetupLoader.LoadFromText(text, "bad.yaml"));
+        var messages = e.Errors.Select(x => x.ToString()).ToArray();
+        Assert.Contains(messages, m => m.Contains("readout.sources[0].sourceId = '900': must be in 0..895", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("readout.sources[1].modules[0].firstChannel = '32': channels 32..95 overlap", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("readout.sources[1].modules[1].port = '1': port already used", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Readout_commands_refuse_a_setup_without_readout_section()
+    {
+        var setup = SetupLoader.LoadFromText(Devices, "hv-only.yaml");
+        var e = Assert.Throws<InvalidOperationException>(() => new ReadoutRun(setup, Devices, TimeProvider.System));
+        Assert.Contains("no 'readout:' section", e.Message, StringComparison.Ordinal);
+    }
+}

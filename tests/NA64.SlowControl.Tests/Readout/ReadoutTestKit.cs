@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Time.Testing;
+using NA64.SlowControl.Readout;
+using NA64.SlowControl.Setup;
+
+namespace NA64.SlowControl.Tests.Readout;
+
+/// <summary>A readout on the built-in setup's modules with a test beam, writing into a fresh temporary directory.</summary>
+internal sealed class ReadoutTestKit : IAsyncDisposable
+{
+    private ReadoutTestKit(ReadoutRun run, string directory)
+    {
+        Run = run;
+        Directory = directory;
+    }
+
+    public ReadoutRun Run { get; }
+
+    public string Directory { get; }
+
+    /// <summary>Pile-up off (so a signal event cannot be pushed out of the box by a second shower), signals injected.</summary>
+    public static ReadoutTestKit Create(double signalFraction = 0.02, bool pileUp = false, int seed = 4242, int samples = 32, double? particlesPerSpill = null)
+    {
+        var setup = SetupLoader.LoadDefault();
+        var readout = setup.Readout!;
+        setup = setup with
+        {
+            Readout = readout with
+            {
+                SamplesPerChannel = samples,
+                Beam = readout.Beam with { PileUp = pileUp, SignalFraction = signalFraction, Seed = seed, ParticlesPerSpill = particlesPerSpill ?? readout.Beam.ParticlesPerSpill },
+            },
+        };
+        string directory = Path.Combine(Path.GetTempPath(), "na64-readout-tests", Guid.NewGuid().ToString("N"));
+        var run = new ReadoutRun(setup, SetupLoader.DefaultText(), new FakeTimeProvider(new DateTimeOffset(2018, 7, 1, 12, 0, 0, TimeSpan.Zero)), null, directory);
+        return new ReadoutTestKit(run, directory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Run.DisposeAsync();
+        if (System.IO.Directory.Exists(Directory))
+            System.IO.Directory.Delete(Directory, recursive: true);
+    }
+}
