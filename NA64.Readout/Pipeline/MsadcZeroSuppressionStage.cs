@@ -55,6 +55,7 @@ public sealed class MsadcZeroSuppressionStage
     private long _channelsKept;
     private long _missingModules;
     private long _incompleteBlocks;
+    private long _channelsDropped;
     private readonly long[] _rejected = new long[Enum.GetValues<DropReason>().Length];
     private readonly long[] _problems = new long[Enum.GetValues<FormatProblemKind>().Length];
     private readonly List<string> _locations = [];
@@ -124,6 +125,9 @@ public sealed class MsadcZeroSuppressionStage
     public long IncompleteBlocks => Interlocked.Read(ref _incompleteBlocks);
 
     public long GetRejected(DropReason reason) => Interlocked.Read(ref _rejected[(int)reason]);
+
+    /// <summary>Channels dropped alone (cut short by a bad data word, or a sample count the run is not set up for).</summary>
+    public long ChannelsDropped => Interlocked.Read(ref _channelsDropped);
 
     public long GetProblems(FormatProblemKind kind) => Interlocked.Read(ref _problems[(int)kind]);
 
@@ -287,7 +291,12 @@ public sealed class MsadcZeroSuppressionStage
 
     private int ModuleOf(int src, int port) => src < MaxSources ? _moduleOf[(src * Ports) + port] : -1;
 
-    /// <summary>Counts every problem; the first one that lost data decides the rejection.</summary>
+    /// <summary>
+    /// Counts and notes every problem. Only a fragment that belongs to another trigger (S-Link event number) or whose
+    /// S-Link framing the decoder could not trust (size disagreeing with the header, unreadable header) is rejected,
+    /// which drops its event; a bad ADC block or channel loses its own data and everything else the decoder read goes
+    /// on (decoder-checks: DDD drops the digits of a bad block, not the event).
+    /// </summary>
     private DropReason CheckProblems(in EventMetadata metadata, in SadcSourceResult result)
     {
         var reason = DropReason.None;
@@ -298,14 +307,10 @@ public sealed class MsadcZeroSuppressionStage
             Interlocked.Increment(ref _problems[(int)problem.Kind]);
             if (!problem.DataLost)
                 continue;
-            if (reason == DropReason.None)
-            {
-                reason = problem.Kind is FormatProblemKind.SlinkEventNumber or FormatProblemKind.WrongEvent
-                    ? DropReason.EventNumberMismatch
-                    : DropReason.DecodeError;
-            }
-
-            Note(metadata, problem.SourceId, problem.ByteOffset, problem.ToString());
+            if (reason == DropReason.None && problem.Kind == FormatProblemKind.SlinkEventNumber)
+                reason = DropReason.EventNumberMismatch;
+            Note(metadata, problem.SourceId, problem.ByteOffset, problem.ToString() +
+                (problem.Kind == FormatProblemKind.SlinkEventNumber || result.Discarded ? "" : "; the rest of the fragment is kept"));
         }
 
         if (reason == DropReason.None && result.Discarded)
@@ -328,13 +333,22 @@ public sealed class MsadcZeroSuppressionStage
         {
             ref readonly var ch = ref channels[c];
             int m = ModuleOf(src, ch.Address.Port);
-            if (m < 0 || ch.SampleCount != _samples)
+            if (m < 0)
             {
-                Note(metadata, src, -1, m < 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"channel on port {ch.Address.Port} (adc_id {ch.Address.AdcId}, chan_id {ch.Address.ChanId}): no module configured there")
-                    : string.Create(CultureInfo.InvariantCulture, $"port {ch.Address.Port} adc_id {ch.Address.AdcId} chan_id {ch.Address.ChanId} has {ch.SampleCount} samples, the run is configured for {_samples}"));
+                Note(metadata, src, -1, string.Create(CultureInfo.InvariantCulture,
+                    $"channel on port {ch.Address.Port} (adc_id {ch.Address.AdcId}, chan_id {ch.Address.ChanId}): no module configured there"));
                 reason = DropReason.DecodeError;
                 return false;
+            }
+
+            if (ch.SampleCount != _samples)
+            {
+                // A channel cut short by a bad data word (or sent with another sample count) loses itself only.
+                Interlocked.Increment(ref _channelsDropped);
+                if (!NotesFull)
+                    Note(metadata, src, -1, string.Create(CultureInfo.InvariantCulture,
+                        $"port {ch.Address.Port} adc_id {ch.Address.AdcId} chan_id {ch.Address.ChanId} has {ch.SampleCount} samples, the run is configured for {_samples}; channel dropped"));
+                continue;
             }
 
             int chipChannel = ch.Address.ChipChannel;
