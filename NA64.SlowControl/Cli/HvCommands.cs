@@ -88,7 +88,7 @@ internal static class HvCommands
                                      or DeviceException or Setup.SetupException or KeyNotFoundException or ArgumentException)
         {
             AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
-            log.Warning(e, "Command refused: {Reason}", e.Message);
+            log.Information("Command refused: {Reason}", e.Message);
             return 2;
         }
     }

@@ -76,7 +76,7 @@ internal static class ReadoutCommands
         catch (Exception e) when (e is DeviceException or SetupException or ArgumentException or InvalidOperationException or InvalidDataException or IOException)
         {
             AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
-            log.Warning(e, "Readout command refused: {Reason}", e.Message);
+            log.Information("Readout command refused: {Reason}", e.Message);
             return 2;
         }
     }
