@@ -152,13 +152,27 @@ public sealed class ZeroSuppressor
         ZsOutput.WriteInt(output[2..], n);
         nuint pos = ZsOutput.HeaderLength;
         int kept = 0;
-        for (int c = 0; c < n; c++, channel = ref Unsafe.Add(ref channel, s))
+        if (swap == 0)
         {
-            int limit = Unsafe.Add(ref limits, c);
-            var over = Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel), Vector256.Create(limit).AsInt16())
-                | Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel, second), Vector256.Create((int)BitOperations.RotateLeft((uint)limit, swap)).AsInt16());
-            if (over != Vector256<short>.Zero)
-                pos = EmitWindow(ref channel, c, Unsafe.Add(ref pedestals, c), second, swap, s, saturation, ref dst, pos, ref kept);
+            // Even s (NA64's 32): both loads start on an even sample, so one limit vector serves both and the
+            // maximum of the two loads needs a single compare.
+            for (int c = 0; c < n; c++, channel = ref Unsafe.Add(ref channel, s))
+            {
+                var peak = Vector256.Max(Vector256.LoadUnsafe(ref channel), Vector256.LoadUnsafe(ref channel, second));
+                if (Vector256.GreaterThanAny(peak, Vector256.Create(Unsafe.Add(ref limits, c)).AsInt16()))
+                    pos = EmitWindow(ref channel, c, Unsafe.Add(ref pedestals, c), second, swap, s, saturation, ref dst, pos, ref kept);
+            }
+        }
+        else
+        {
+            for (int c = 0; c < n; c++, channel = ref Unsafe.Add(ref channel, s))
+            {
+                int limit = Unsafe.Add(ref limits, c);
+                var over = Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel), Vector256.Create(limit).AsInt16())
+                    | Vector256.GreaterThan(Vector256.LoadUnsafe(ref channel, second), Vector256.Create((int)BitOperations.RotateLeft((uint)limit, swap)).AsInt16());
+                if (over != Vector256<short>.Zero)
+                    pos = EmitWindow(ref channel, c, Unsafe.Add(ref pedestals, c), second, swap, s, saturation, ref dst, pos, ref kept);
+            }
         }
 
         int end = (int)pos;
