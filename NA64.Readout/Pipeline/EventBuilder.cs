@@ -388,46 +388,27 @@ public sealed class EventBuilder : IDisposable
 
     private void Complete(PendingEvent e)
     {
-        if (_cancelled)
-        {
-            _counters.AddDropped(DropReason.Cancelled);
-            return;
-        }
+        if (!DroppedAlready(e))
+            Assemble(e);
+    }
 
-        if (e.Doomed != DropReason.None)
-        {
-            _counters.AddDropped(e.Doomed);
-            return;
-        }
-
-        if ((long)e.Metadata.Spill == _skipSpill || StopRequested)
-        {
-            _counters.AddDropped(DropReason.SkippedAfterMissingSource);
-            return;
-        }
-
-        Assemble(e);
+    /// <summary>Counts an event that is lost whatever it holds (run cancelled, doomed, spill skipped, stop asked).</summary>
+    private bool DroppedAlready(PendingEvent e)
+    {
+        var reason = _cancelled ? DropReason.Cancelled
+            : e.Doomed != DropReason.None ? e.Doomed
+            : (long)e.Metadata.Spill == _skipSpill || StopRequested ? DropReason.SkippedAfterMissingSource
+            : DropReason.None;
+        if (reason == DropReason.None)
+            return false;
+        _counters.AddDropped(reason);
+        return true;
     }
 
     private void GiveUp(PendingEvent e, DropReason reason)
     {
-        if (_cancelled)
-        {
-            _counters.AddDropped(DropReason.Cancelled);
+        if (DroppedAlready(e))
             return;
-        }
-
-        if (e.Doomed != DropReason.None)
-        {
-            _counters.AddDropped(e.Doomed);
-            return;
-        }
-
-        if ((long)e.Metadata.Spill == _skipSpill || StopRequested)
-        {
-            _counters.AddDropped(DropReason.SkippedAfterMissingSource);
-            return;
-        }
 
         _counters.AddDropped(reason);
         if (reason != DropReason.MissingSource)

@@ -225,8 +225,7 @@ public sealed class CaenN1470Codec
         throw Malformed(request, board, line, "after the address comes CMD:OK, CMD:OK,VAL:... or <FIELD>:ERR");
     }
 
-    /// <summary>Checks a reply's values against a parameter's kind and the number of values expected.</summary>
-    public static IReadOnlyList<CaenReading> DecodeValues(string request, CaenParameter parameter, CaenReply reply, int expectedCount)
+    private static void CheckValueCount(string request, CaenParameter parameter, CaenReply reply, int expectedCount)
     {
         ArgumentNullException.ThrowIfNull(parameter);
         ArgumentNullException.ThrowIfNull(reply);
@@ -237,6 +236,12 @@ public sealed class CaenN1470Codec
                 request,
                 reply.RawLine);
         }
+    }
+
+    /// <summary>Checks a reply's values against a parameter's kind and the number of values expected.</summary>
+    public static IReadOnlyList<CaenReading> DecodeValues(string request, CaenParameter parameter, CaenReply reply, int expectedCount)
+    {
+        CheckValueCount(request, parameter, reply, expectedCount);
 
         var readings = new CaenReading[expectedCount];
         for (int i = 0; i < expectedCount; i++)
@@ -253,15 +258,7 @@ public sealed class CaenN1470Codec
     /// </summary>
     public static int[] DecodeIntegers(string request, CaenParameter parameter, CaenReply reply, int expectedCount, int max = int.MaxValue)
     {
-        ArgumentNullException.ThrowIfNull(parameter);
-        ArgumentNullException.ThrowIfNull(reply);
-        if (reply.Values.Count != expectedCount)
-        {
-            throw new DeviceReplyException(
-                $"Reply to '{request}' has {reply.Values.Count} value(s) of {parameter.Mnemonic}, expected {expectedCount}; reply '{reply.RawLine}'",
-                request,
-                reply.RawLine);
-        }
+        CheckValueCount(request, parameter, reply, expectedCount);
 
         var values = new int[expectedCount];
         for (int i = 0; i < expectedCount; i++)
