@@ -1,5 +1,4 @@
 using System.CommandLine;
-using NA64.Hardware.Transport;
 using NA64.Simulators.Clock;
 using NA64.Simulators.Hv.CaenN1470;
 using NA64.Simulators.Serving;
@@ -42,10 +41,11 @@ internal static class SimCommands
             var server = new LineDeviceServer(bus, clock, baudRate: parse.GetValue(baud), log: log);
             if (parse.GetValue(pty))
             {
-                using var terminal = PseudoTerminal.Open();
+                await using var terminal = new PtyDeviceServer(server, log);
+                terminal.Start();
                 Console.WriteLine(terminal.SlavePath);
                 log.Information("Simulated CAEN N1470 chain of {Boards} board(s) on {Device}", bus.Boards.Count, terminal.SlavePath);
-                await ServeUntilCancelledAsync(server, terminal.Master, ct).ConfigureAwait(false);
+                await Task.WhenAny(terminal.Serving, WaitForCancellation(ct)).ConfigureAwait(false);
             }
             else
             {
@@ -60,22 +60,6 @@ internal static class SimCommands
         });
         sim.Subcommands.Add(caen);
         return sim;
-    }
-
-    /// <summary>A pty master survives its client closing the slave: serve again for the next client.</summary>
-    private static async Task ServeUntilCancelledAsync(LineDeviceServer server, Stream master, CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                await server.ServeAsync(master, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-        }
     }
 
     private static async Task WaitForCancellation(CancellationToken ct)
