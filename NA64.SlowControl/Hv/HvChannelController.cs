@@ -211,20 +211,16 @@ public sealed class HvChannelController
             .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
 
         // KILL input / channel switch: the hardware decides; switching on is refused until it is released.
-        _machine.Configure(HvChannelState.Killed)
-            .SubstateOf(HvChannelState.Connected)
-            .OnEntry(() => OnHardwareOff(HvAlarmKind.Killed, "killed by the KILL input"), "alarm")
-            .IgnoreIf(_readback, o => o.State == HvChannelState.Killed, "KILL still set")
-            .PermitDynamicIf(_readback, AsReadBack, o => IsOperating(o.State), "KILL released", operating)
-            .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, SendSwitchOffAsync)
-            .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
-        _machine.Configure(HvChannelState.Disabled)
-            .SubstateOf(HvChannelState.Connected)
-            .OnEntry(() => OnHardwareOff(HvAlarmKind.Disabled, "disabled by its front-panel channel switch"), "alarm")
-            .IgnoreIf(_readback, o => o.State == HvChannelState.Disabled, "DIS still set")
-            .PermitDynamicIf(_readback, AsReadBack, o => IsOperating(o.State), "channel switch back on", operating)
-            .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, SendSwitchOffAsync)
-            .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
+        void HeldOffByHardware(HvChannelState state, HvAlarmKind alarm, string cause, string stillSet, string released) =>
+            _machine.Configure(state)
+                .SubstateOf(HvChannelState.Connected)
+                .OnEntry(() => OnHardwareOff(alarm, cause), "alarm")
+                .IgnoreIf(_readback, o => o.State == state, stillSet)
+                .PermitDynamicIf(_readback, AsReadBack, o => IsOperating(o.State), released, operating)
+                .InternalTransitionAsyncIf(Trigger.SwitchOff, BoardInRemote, SendSwitchOffAsync)
+                .InternalTransitionAsyncIf(_setVoltage, BoardInRemoteFor, SendVoltageAsync);
+        HeldOffByHardware(HvChannelState.Killed, HvAlarmKind.Killed, "killed by the KILL input", "KILL still set", "KILL released");
+        HeldOffByHardware(HvChannelState.Disabled, HvAlarmKind.Disabled, "disabled by its front-panel channel switch", "DIS still set", "channel switch back on");
 
         _machine.OnTransitionCompleted(t =>
         {
