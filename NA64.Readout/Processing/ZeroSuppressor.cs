@@ -132,24 +132,27 @@ public sealed class ZeroSuppressor
     /// NA64's windows (16..32 samples, no neighbour keeping) in one loop that tests and writes out in place: two
     /// loads per channel (at 0 and at s - 16, overlapping when s &lt; 32), the test against pedestal + threshold, and
     /// for a kept channel the subtraction from the same registers. Output is bit-identical to the other kernels (tested).
-    /// Channels go four at a time: one 128-bit load brings the four limit pairs and an in-register shuffle spreads
-    /// each over a vector, so a channel costs two sample loads instead of three loads, and one test-and-branch
-    /// serves four channels that are mostly all below threshold (measured: README, kernel benchmark).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ZsResult RunVector256Window(MsadcBlock block, Span<short> output)
     {
         int s = block.SamplesPerChannel;
         int n = block.ChannelCount;
-        ref short channel = ref MemoryMarshal.GetReference(block.Samples);
-        var window = new Window(s, _table, _options.SaturationLevel, ref MemoryMarshal.GetReference(output));
-
         output[0] = ZsOutput.HeaderMarker;
         output[1] = (short)s;
         ZsOutput.WriteInt(output[2..], n);
-        // Odd s: the second load starts on an odd sample, so its limit and pedestal lanes are swapped. Two copies
-        // of the loop with the parity a constant keep the even case (NA64's 32) at one compare per channel.
-        var (pos, kept) = (s & 1) == 0 ? window.Scan(ref channel, n, oddSecond: false) : window.Scan(ref channel, n, oddSecond: true);
+
+        ref short samples = ref MemoryMarshal.GetReference(block.Samples);
+        ref int limits = ref MemoryMarshal.GetArrayDataReference(_table.LimitPair);
+        ref int pedestals = ref MemoryMarshal.GetArrayDataReference(_table.PedestalPair);
+        ref short dst = ref MemoryMarshal.GetReference(output);
+        var saturation = Vector256.Create(_options.SaturationLevel);
+        int kept = 0;
+        // Odd s: the second load starts on an odd sample, so its limit and pedestal lanes are swapped. The parity
+        // is a constant in each copy of the loop, which keeps the even case (NA64's 32) at one compare per channel.
+        nuint pos = (s & 1) == 0
+            ? ScanWindows(ref samples, n, s, ref limits, ref pedestals, saturation, ref dst, ref kept, oddSecond: false)
+            : ScanWindows(ref samples, n, s, ref limits, ref pedestals, saturation, ref dst, ref kept, oddSecond: true);
 
         int end = (int)pos;
         output[end] = ZsOutput.TrailerMarker;
@@ -158,97 +161,83 @@ public sealed class ZeroSuppressor
         return new ZsResult(end + ZsOutput.TrailerLength, kept, n);
     }
 
-    /// <summary>State of one <see cref="RunVector256Window"/> pass: where the second load starts, the table and the output.</summary>
-    private readonly ref struct Window
+    /// <summary>
+    /// The loop of <see cref="RunVector256Window"/>. Channels go four at a time: one 128-bit load brings the four
+    /// limit pairs and an in-register shuffle spreads each over a vector, so a channel costs only its two sample
+    /// loads, and one test-and-branch serves four channels that are mostly all below threshold.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nuint ScanWindows(ref short channel, int n, int s, ref int limits, ref int pedestals,
+        Vector256<short> saturation, ref short dst, ref int kept, bool oddSecond)
     {
-        private const int W = 16;
-        private readonly int _s;
-        private readonly nuint _second;
-        private readonly int _swap;
-        private readonly int[] _limits;
-        private readonly int[] _pedestals;
-        private readonly Vector256<short> _saturation;
-        private readonly ref short _dst;
-
-        public Window(int s, SuppressionTable table, short saturation, ref short dst)
-        {
-            _s = s;
-            _second = (nuint)(s - W);
-            _swap = (s & 1) * 16;
-            _limits = table.LimitPair;
-            _pedestals = table.PedestalPair;
-            _saturation = Vector256.Create(saturation);
-            _dst = ref dst;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public (nuint Pos, int Kept) Scan(ref short channel, int n, bool oddSecond)
-        {
-            ref int limits = ref MemoryMarshal.GetArrayDataReference(_limits);
-            nuint pos = ZsOutput.HeaderLength;
-            int kept = 0;
-            int c = 0;
-            for (; c + 4 <= n; c += 4, channel = ref Unsafe.Add(ref channel, 4 * _s))
-            {
-                // [l0 l1 l2 l3 | l0 l1 l2 l3]; Shuffle(.., 0x55) is then l1 in every lane, and so on.
-                var group = Vector256.Create(Vector128.LoadUnsafe(ref limits, (nuint)c));
-                var groupSwapped = oddSecond ? Avx2.Shuffle(group.AsByte(), SwapPaths).AsInt32() : group;
-                var over0 = Over(ref channel, Avx2.Shuffle(group, 0x00), Avx2.Shuffle(groupSwapped, 0x00), oddSecond);
-                var over1 = Over(ref Unsafe.Add(ref channel, _s), Avx2.Shuffle(group, 0x55), Avx2.Shuffle(groupSwapped, 0x55), oddSecond);
-                var over2 = Over(ref Unsafe.Add(ref channel, 2 * _s), Avx2.Shuffle(group, 0xAA), Avx2.Shuffle(groupSwapped, 0xAA), oddSecond);
-                var over3 = Over(ref Unsafe.Add(ref channel, 3 * _s), Avx2.Shuffle(group, 0xFF), Avx2.Shuffle(groupSwapped, 0xFF), oddSecond);
-                if (((over0 | over1) | (over2 | over3)) == Vector256<short>.Zero)
-                    continue;
-                if (over0 != Vector256<short>.Zero) pos = Emit(ref channel, c, pos, ref kept);
-                if (over1 != Vector256<short>.Zero) pos = Emit(ref Unsafe.Add(ref channel, _s), c + 1, pos, ref kept);
-                if (over2 != Vector256<short>.Zero) pos = Emit(ref Unsafe.Add(ref channel, 2 * _s), c + 2, pos, ref kept);
-                if (over3 != Vector256<short>.Zero) pos = Emit(ref Unsafe.Add(ref channel, 3 * _s), c + 3, pos, ref kept);
-            }
-            for (; c < n; c++, channel = ref Unsafe.Add(ref channel, _s))
-            {
-                int limit = Unsafe.Add(ref limits, c);
-                var single = Vector256.Create(limit);
-                var swapped = Vector256.Create((int)BitOperations.RotateLeft((uint)limit, _swap));
-                if (Over(ref channel, single, swapped, oddSecond) != Vector256<short>.Zero)
-                    pos = Emit(ref channel, c, pos, ref kept);
-            }
-            return (pos, kept);
-        }
-
-        /// <summary>Lanes of the channel's window above its limit (all-ones), from both loads.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private Vector256<short> Over(ref short channel, Vector256<int> limit, Vector256<int> limitSecond, bool oddSecond)
-        {
-            var first = Vector256.LoadUnsafe(ref channel);
-            var last = Vector256.LoadUnsafe(ref channel, _second);
-            // Even s: both loads start on an even sample, so the maximum of the two needs a single compare.
-            return oddSecond
-                ? Vector256.GreaterThan(first, limit.AsInt16()) | Vector256.GreaterThan(last, limitSecond.AsInt16())
-                : Vector256.GreaterThan(Vector256.Max(first, last), limit.AsInt16());
-        }
-
-        /// <summary>Writes one kept channel: index, flags, sample − pedestal.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private nuint Emit(ref short channel, int c, nuint pos, ref int kept)
-        {
-            int pedestalPair = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pedestals), c);
-            var first = Vector256.LoadUnsafe(ref channel);
-            var last = Vector256.LoadUnsafe(ref channel, _second);
-            ref short record = ref Unsafe.Add(ref _dst, pos);
-            record = unchecked((short)c);
-            Unsafe.Add(ref record, 1) = unchecked((short)(c >> 16));
-            bool saturated = (Vector256.GreaterThanOrEqual(first, _saturation) | Vector256.GreaterThanOrEqual(last, _saturation)) != Vector256<short>.Zero;
-            Unsafe.Add(ref record, 2) = (short)(saturated ? ZsChannelFlags.Saturated : ZsChannelFlags.None);
-            ref short samples = ref Unsafe.Add(ref record, ZsOutput.RecordOverhead);
-            (first - Vector256.Create(pedestalPair).AsInt16()).StoreUnsafe(ref samples);
-            (last - Vector256.Create((int)BitOperations.RotateLeft((uint)pedestalPair, _swap)).AsInt16()).StoreUnsafe(ref samples, _second);
-            kept++;
-            return pos + (nuint)(ZsOutput.RecordOverhead + _s);
-        }
-
-        /// <summary>vpshufb control that swaps the two 16-bit halves of every 32-bit limit pair.</summary>
-        private static Vector256<byte> SwapPaths => Vector256.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
+        nuint stride = (nuint)s;
+        nuint second = stride - 16;
+        int swap = oddSecond ? 16 : 0;
+        var swapPaths = Vector256.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
             2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+        nuint pos = ZsOutput.HeaderLength;
+        int c = 0;
+        for (; c + 4 <= n; c += 4, channel = ref Unsafe.Add(ref channel, 4 * stride))
+        {
+            // [l0 l1 l2 l3 | l0 l1 l2 l3]; Shuffle(.., 0x55) is then l1 in every lane, and so on.
+            var group = Vector256.Create(Vector128.LoadUnsafe(ref limits, (nuint)c));
+            var groupSwapped = oddSecond ? Avx2.Shuffle(group.AsByte(), swapPaths).AsInt32() : group;
+            ref short channel1 = ref Unsafe.Add(ref channel, stride);
+            ref short channel2 = ref Unsafe.Add(ref channel, 2 * stride);
+            ref short channel3 = ref Unsafe.Add(ref channel, 3 * stride);
+            var over0 = Over(ref channel, second, Avx2.Shuffle(group, 0x00), Avx2.Shuffle(groupSwapped, 0x00), oddSecond);
+            var over1 = Over(ref channel1, second, Avx2.Shuffle(group, 0x55), Avx2.Shuffle(groupSwapped, 0x55), oddSecond);
+            var over2 = Over(ref channel2, second, Avx2.Shuffle(group, 0xAA), Avx2.Shuffle(groupSwapped, 0xAA), oddSecond);
+            var over3 = Over(ref channel3, second, Avx2.Shuffle(group, 0xFF), Avx2.Shuffle(groupSwapped, 0xFF), oddSecond);
+            if (((over0 | over1) | (over2 | over3)) == Vector256<short>.Zero)
+                continue;
+            if (over0 != Vector256<short>.Zero)
+                pos = EmitWindow(ref channel, c, Unsafe.Add(ref pedestals, c), second, swap, s, saturation, ref dst, pos, ref kept);
+            if (over1 != Vector256<short>.Zero)
+                pos = EmitWindow(ref channel1, c + 1, Unsafe.Add(ref pedestals, c + 1), second, swap, s, saturation, ref dst, pos, ref kept);
+            if (over2 != Vector256<short>.Zero)
+                pos = EmitWindow(ref channel2, c + 2, Unsafe.Add(ref pedestals, c + 2), second, swap, s, saturation, ref dst, pos, ref kept);
+            if (over3 != Vector256<short>.Zero)
+                pos = EmitWindow(ref channel3, c + 3, Unsafe.Add(ref pedestals, c + 3), second, swap, s, saturation, ref dst, pos, ref kept);
+        }
+        for (; c < n; c++, channel = ref Unsafe.Add(ref channel, stride))
+        {
+            int limit = Unsafe.Add(ref limits, c);
+            if (Over(ref channel, second, Vector256.Create(limit), Vector256.Create((int)BitOperations.RotateLeft((uint)limit, swap)), oddSecond) != Vector256<short>.Zero)
+                pos = EmitWindow(ref channel, c, Unsafe.Add(ref pedestals, c), second, swap, s, saturation, ref dst, pos, ref kept);
+        }
+        return pos;
+    }
+
+    /// <summary>Lanes of one channel's window above its limit (all-ones), from both loads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Over(ref short channel, nuint second, Vector256<int> limit, Vector256<int> limitSecond, bool oddSecond)
+    {
+        var first = Vector256.LoadUnsafe(ref channel);
+        var last = Vector256.LoadUnsafe(ref channel, second);
+        // Even s: both loads start on an even sample, so the maximum of the two needs a single compare.
+        return oddSecond
+            ? Vector256.GreaterThan(first, limit.AsInt16()) | Vector256.GreaterThan(last, limitSecond.AsInt16())
+            : Vector256.GreaterThan(Vector256.Max(first, last), limit.AsInt16());
+    }
+
+    /// <summary>Writes one kept channel of <see cref="RunVector256Window"/>: index, flags, sample − pedestal.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nuint EmitWindow(ref short channel, int c, int pedestalPair, nuint second, int swap, int s,
+        Vector256<short> saturation, ref short dst, nuint pos, ref int kept)
+    {
+        var first = Vector256.LoadUnsafe(ref channel);
+        var last = Vector256.LoadUnsafe(ref channel, second);
+        ref short record = ref Unsafe.Add(ref dst, pos);
+        record = unchecked((short)c);
+        Unsafe.Add(ref record, 1) = unchecked((short)(c >> 16));
+        bool saturated = (Vector256.GreaterThanOrEqual(first, saturation) | Vector256.GreaterThanOrEqual(last, saturation)) != Vector256<short>.Zero;
+        Unsafe.Add(ref record, 2) = (short)(saturated ? ZsChannelFlags.Saturated : ZsChannelFlags.None);
+        ref short samples = ref Unsafe.Add(ref record, ZsOutput.RecordOverhead);
+        (first - Vector256.Create(pedestalPair).AsInt16()).StoreUnsafe(ref samples);
+        (last - Vector256.Create((int)BitOperations.RotateLeft((uint)pedestalPair, swap)).AsInt16()).StoreUnsafe(ref samples, second);
+        kept++;
+        return pos + (nuint)(ZsOutput.RecordOverhead + s);
     }
 
     private static bool SameChip(int a, int b, int chip) => chip == 0 || a / chip == b / chip;
