@@ -31,7 +31,8 @@ internal static class ReadoutCommands
         var spills = new Option<int?>("--spills") { Description = "Stop after N spills" };
         var outDir = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default: the setup's readout.outputDirectory, ./data)" };
         var zmq = new Option<string?>("--zmq") { Description = "Also publish events on this ZeroMQ address, e.g. tcp://127.0.0.1:5556" };
-        var physics = new Command("run", "Physics run: decode, zero-suppress, build DATE events, write the file and its map") { events, spills, outDir, zmq };
+        var latency = new Option<int?>("--latency") { Description = "MSADC latency (window position, sample clocks 0..320) for this run; default the setup's readout.latency" };
+        var physics = new Command("run", "Physics run: decode, zero-suppress, build DATE events, write the file and its map") { events, spills, outDir, zmq, latency };
         physics.SetAction((parse, ct) => RunAsync(parse, log, parse.GetValue(outDir), ct, async run =>
         {
             long? n = parse.GetValue(events);
@@ -41,6 +42,9 @@ internal static class ReadoutCommands
                 AnsiConsole.MarkupLine("[red]Refused:[/] give exactly one of --events N or --spills N");
                 return 2;
             }
+
+            if (parse.GetValue(latency) is int l)
+                run.Latency = l;
 
             if (run.TryLoadPedestals())
             {
@@ -194,6 +198,9 @@ internal static class ReadoutCommands
             counts.AddRow("incomplete latch-all blocks", r.IncompleteBlocks.ToString(CultureInfo.InvariantCulture));
         var (mean, rms, peakCount) = r.ElectronPeak;
         counts.AddRow("E_ECAL+E_HCAL electron peak", string.Create(CultureInfo.InvariantCulture, $"mean {mean:0.00} GeV, RMS {rms:0.00} GeV ({peakCount} events)"));
+        var (peakSample, peakEvents) = r.EcalPeakPosition;
+        counts.AddRow("largest ECAL pulse peaks at", string.Create(CultureInfo.InvariantCulture,
+            $"sample {peakSample:0.00} of {readout.SamplesPerChannel} (mean over {peakEvents} events; latency {r.Latency})"));
         counts.AddRow(string.Create(CultureInfo.InvariantCulture, $"signal box (E_ECAL < {readout.SignalBox.EcalMaxGeV:0.#}, E_HCAL < {readout.SignalBox.HcalMaxGeV:0.#} GeV)"),
             string.Create(CultureInfo.InvariantCulture, $"{r.SignalBoxCount} events; injected (truth) {r.InjectedSignals}")
             + (readout.Beam.PileUp ? " (pile-up on: a second shower in the window can push a signal event out of the box)" : ""));

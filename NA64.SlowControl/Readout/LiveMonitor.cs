@@ -10,7 +10,7 @@ namespace NA64.SlowControl.Readout;
 /// The in-process live monitor: reads each built DATE event back (the same bytes the file gets), subtracts the
 /// pedestal table from the kept channels' raw samples, extracts features (amplitude, peak, time, integral, energy =
 /// calibration × amplitude) and sums ECAL and HCAL. Fills the ECAL+HCAL histogram, counts the signal box and keeps
-/// the electron-peak moments. Runs on the sink's task; nothing is allocated per event once the buffers are sized.
+/// the electron-peak moments and where in the window the largest ECAL pulse peaks (what a latency scan looks at). Runs on the sink's task; nothing is allocated per event once the buffers are sized.
 /// </summary>
 public sealed class LiveMonitor
 {
@@ -35,6 +35,8 @@ public sealed class LiveMonitor
     private double _peakSum;
     private double _peakSum2;
     private long _peakCount;
+    private double _peakSampleSum;
+    private long _peakSampleCount;
 
     /// <param name="pedestals">One table per module, in <see cref="ReadoutChannelMap.Modules"/> order.</param>
     /// <param name="calibration">GeV per ADC count of amplitude, per detector-layout channel.</param>
@@ -90,13 +92,21 @@ public sealed class LiveMonitor
         }
     }
 
+    /// <summary>Mean sample index at which the event's largest ECAL pulse peaks (NaN before any), and the events counted:
+    /// the window position a latency scan tunes.</summary>
+    public (double MeanPeakSample, long Count) EcalPeakPosition()
+    {
+        lock (_histogram)
+            return (_peakSampleCount == 0 ? double.NaN : _peakSampleSum / _peakSampleCount, _peakSampleCount);
+    }
+
     /// <summary>Matches <see cref="NA64.Readout.Sinks.EventCallback"/>.</summary>
     public void OnEvent(in EventMetadata metadata, ReadOnlySpan<byte> dateEvent)
     {
         if (_buffer.Length < dateEvent.Length)
             _buffer = new byte[Math.Max(dateEvent.Length, _buffer.Length * 2)];
         dateEvent.CopyTo(_buffer);
-        CalorimeterSums sums;
+        EventSums sums;
         try
         {
             _view.Load(_buffer.AsMemory(0, dateEvent.Length));
@@ -113,6 +123,12 @@ public sealed class LiveMonitor
         {
             int bin = total < 0 ? 0 : (int)Math.Min(_histogram.Length - 1, total / BinGeV);
             _histogram[bin]++;
+            if (sums.EcalPeakSample >= 0)
+            {
+                _peakSampleSum += sums.EcalPeakSample;
+                _peakSampleCount++;
+            }
+
             if (total >= _peakLow && total <= _peakHigh)
             {
                 _peakSum += total;
@@ -131,12 +147,13 @@ public sealed class LiveMonitor
     }
 
     /// <summary>ECAL and HCAL sums of the loaded event.</summary>
-    private CalorimeterSums Reconstruct()
+    private EventSums Reconstruct()
     {
         _data.Clear();
         foreach (var equipment in _view.Equipments)
             SadcDecoder.Decode(_view.Payload(equipment), _data, _view.Header.NbInBurst, equipment.ByteOffset + DateEquipmentHeader.Bytes);
-        double ecal = 0, hcal = 0;
+        double ecal = 0, hcal = 0, largest = 0;
+        int peakSample = -1;
         foreach (ref readonly var channel in _data.Channels)
         {
             var module = _map.Find(channel.Address.SourceId, channel.Address.Port);
@@ -157,11 +174,20 @@ public sealed class LiveMonitor
                 subtracted[s] = (short)Math.Round(raw[s] - ((s & 1) == 0 ? pedestal.PedestalEven : pedestal.PedestalOdd));
             var f = _features.Extract(index, subtracted);
             if (kind == NA64.Readout.Processing.CalorimeterKind.Ecal)
+            {
                 ecal += f.Energy;
+                if (f.Amplitude > largest)
+                    (largest, peakSample) = (f.Amplitude, f.PeakSample);
+            }
             else
+            {
                 hcal += f.Energy;
+            }
         }
 
-        return new CalorimeterSums(ecal, hcal);
+        return new EventSums(ecal, hcal, peakSample);
     }
 }
+
+/// <summary>ECAL and HCAL energy of one event, and the peak sample of its largest ECAL pulse (-1: none).</summary>
+internal readonly record struct EventSums(double Ecal, double Hcal, int EcalPeakSample);

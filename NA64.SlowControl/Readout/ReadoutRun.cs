@@ -54,6 +54,8 @@ public sealed record PhysicsRunResult(
     IReadOnlyList<(uint Spill, uint Event)> SignalBoxEvents,
     long[] Histogram,
     (double Mean, double Rms, long Count) ElectronPeak,
+    int Latency,
+    (double MeanPeakSample, long Count) EcalPeakPosition,
     long MonitorEvents,
     long ChannelsIn,
     long ChannelsKept,
@@ -86,6 +88,7 @@ public sealed class ReadoutRun : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private PedestalTable[]? _tables;
+    private int _latency;
 
     /// <param name="setupText">The setup file's text, written beside each DATE file.</param>
     /// <param name="outputDirectory">Overrides the setup's output directory.</param>
@@ -99,6 +102,21 @@ public sealed class ReadoutRun : IAsyncDisposable
         _log = log ?? Serilog.Core.Logger.None;
         OutputDirectory = Path.GetFullPath(outputDirectory ?? _readout.OutputDirectory);
         Crate = new SimulatedMsadcCrate(_readout, time, _log);
+        _latency = _readout.Latency;
+    }
+
+    /// <summary>MSADC latency (window position, sample clocks) written to every module by the next pedestal or physics
+    /// run: the setup's <c>readout.latency</c> unless set here (a latency scan, <c>readout run --latency</c>).</summary>
+    public int Latency
+    {
+        get => _latency;
+        set
+        {
+            if (value < 0 || value > MsadcRegisters.MaxLatency)
+                throw new ArgumentOutOfRangeException("latency", value, string.Create(CultureInfo.InvariantCulture,
+                    $"latency = {value} refused: 0..{MsadcRegisters.MaxLatency} sample clocks"));
+            _latency = value;
+        }
     }
 
     public string OutputDirectory { get; }
@@ -136,7 +154,7 @@ public sealed class ReadoutRun : IAsyncDisposable
         int s = _readout.SamplesPerChannel;
         var modules = Map.Modules;
         _log.Information("Pedestal run: {Events} random triggers, {Modules} modules, {Samples} samples", n, modules.Count, s);
-        await ConfigureAsync(MsadcConfiguration.Uniform(MsadcMode.LatchAll, s, 0, new MsadcChannelSettings(0, 0, 0)), ct).ConfigureAwait(false);
+        await ConfigureAsync(MsadcConfiguration.Uniform(MsadcMode.LatchAll, s, _latency, new MsadcChannelSettings(0, 0, 0)), ct).ConfigureAwait(false);
         await StartModulesAsync(ct).ConfigureAwait(false);
 
         var accumulators = modules.Select(_ => new PedestalAccumulator(ReadoutChannelMap.ModuleChannels, log: _log)).ToArray();
@@ -221,7 +239,7 @@ public sealed class ReadoutRun : IAsyncDisposable
                 channels[c] = new MsadcChannelSettings(Adc(p.PedestalEven), Adc(p.PedestalOdd), Math.Min((int)thresholds[c], MsadcRegisters.MaxAdc));
             }
 
-            var wanted = new MsadcConfiguration(MsadcMode.LatchAll, _readout.SamplesPerChannel, 0, channels);
+            var wanted = new MsadcConfiguration(MsadcMode.LatchAll, _readout.SamplesPerChannel, _latency, channels);
             var driver = Crate.Drivers[module.Index];
             await driver.ConfigureAsync(wanted, ct).ConfigureAwait(false);
             var back = await driver.ReadConfigurationAsync(ct).ConfigureAwait(false);
@@ -336,7 +354,7 @@ public sealed class ReadoutRun : IAsyncDisposable
             var companionPaths = companions.Select(c => Path.Combine(OutputDirectory, c.FileName)).ToArray();
             var box = monitor.SignalBoxEvents;
             return new PhysicsRunResult(run, summary, receiver.Triggers, receiver.InjectedSignals.Count, receiver.InjectedSignals,
-                box.Count, box, monitor.Histogram(), monitor.ElectronPeak(), monitor.Events,
+                box.Count, box, monitor.Histogram(), monitor.ElectronPeak(), _latency, monitor.EcalPeakPosition(), monitor.Events,
                 stage.ChannelsIn, stage.ChannelsKept, stage.BytesIn, stage.BytesOut, stage.ProblemCounts(), stage.ProblemLocations(),
                 stage.MissingModuleMarkers, stage.IncompleteBlocks, dataFile, Path.Combine(OutputDirectory, mapName), companionPaths,
                 file.BytesWritten);

@@ -51,7 +51,7 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
             drivers.Add(new MsadcModule(host, new MsadcModuleOptions { Name = module.Name, SourceId = module.SourceId, Port = module.Port }, time, log));
             if (!paths.TryGetValue(module.SourceId, out var list))
                 paths[module.SourceId] = list = [];
-            list.Add(new MsadcDataPath(device, module.FirstChannel));
+            list.Add(new MsadcDataPath(device, module.FirstChannel, Generator.Synthesizer, beam.TimedInLatency));
         }
 
         Devices = devices;

@@ -131,16 +131,21 @@ public static partial class SetupLoader
         private const int MinSamples = 25;
         private const int MaxSamples = 32;
         private const int ModuleChannels = 64;
+        private const int MaxLatency = 320;
+        // Window position of the built-in setup, and the latency the simulated installation is timed in at (an assumption:
+        // NA64's values are not public; 40 sample clocks = 500 ns).
+        private const int DefaultLatency = 40;
 
         private ReadoutSetup? ReadReadout(YamlNode node, string path)
         {
-            var m = Mapping(node, path, ["runNumber", "samplesPerChannel", "zsSigma", "keepNeighbours", "pedestalEvents",
+            var m = Mapping(node, path, ["runNumber", "samplesPerChannel", "latency", "zsSigma", "keepNeighbours", "pedestalEvents",
                 "outputDirectory", "signalBox", "beam", "sources"]);
             if (m is null) return null;
             int errors = Errors.Count;
             // Run 0 makes DDD load no maps (decoder-checks §3), so it is refused here.
             long? run = Long(m, "runNumber", 1001, 1, uint.MaxValue, "DDD loads no maps for run 0");
             int? samples = Integer(m, "samplesPerChannel", 32, MinSamples, MaxSamples, "MSADC samples per channel");
+            int? latency = Integer(m, "latency", DefaultLatency, 0, MaxLatency, "MSADC window position in sample clocks");
             double? sigma = Number(m, "zsSigma", 5, 0.5, 100);
             bool? neighbours = Bool(m, "keepNeighbours", false);
             int? pedestalEvents = Integer(m, "pedestalEvents", 2000, 10, 10_000_000);
@@ -150,9 +155,10 @@ public static partial class SetupLoader
             if (m.Has("signalBox") && Mapping(m.Node("signalBox"), m.Path("signalBox"), ["ecalMaxGeV", "hcalMaxGeV"]) is { } b)
                 box = new SignalBoxSetup(Number(b, "ecalMaxGeV", 50, 0, 1000) ?? 50, Number(b, "hcalMaxGeV", 2, 0, 1000) ?? 2);
 
-            var beam = new BeamSetup(4.8, 20, 3.0e6, 10_000, true, 0.001, 2018);
+            var beam = new BeamSetup(4.8, 20, 3.0e6, 10_000, true, 0.001, 2018, DefaultLatency);
             if (m.Has("beam") && Mapping(m.Node("beam"), m.Path("beam"),
-                    ["spillOnSeconds", "spillOffSeconds", "particlesPerSpill", "triggerRateHz", "pileUp", "signalFraction", "seed"]) is { } e)
+                    ["spillOnSeconds", "spillOffSeconds", "particlesPerSpill", "triggerRateHz", "pileUp", "signalFraction", "seed",
+                     "timedInLatency"]) is { } e)
             {
                 beam = new BeamSetup(
                     Number(e, "spillOnSeconds", beam.SpillOnSeconds, 0.1, 3600) ?? beam.SpillOnSeconds,
@@ -161,7 +167,8 @@ public static partial class SetupLoader
                     Number(e, "triggerRateHz", beam.TriggerRateHz, 0.001, 1e6) ?? beam.TriggerRateHz,
                     Bool(e, "pileUp", beam.PileUp) ?? beam.PileUp,
                     Number(e, "signalFraction", beam.SignalFraction, 0, 1) ?? beam.SignalFraction,
-                    Integer(e, "seed", beam.Seed, 0, int.MaxValue) ?? beam.Seed);
+                    Integer(e, "seed", beam.Seed, 0, int.MaxValue) ?? beam.Seed,
+                    Integer(e, "timedInLatency", beam.TimedInLatency, 0, MaxLatency, "MSADC sample clocks") ?? beam.TimedInLatency);
             }
 
             var sources = new List<ReadoutSourceSetup>();
@@ -225,9 +232,9 @@ public static partial class SetupLoader
                 }
             }
 
-            if (Errors.Count > errors || run is null || samples is null || sigma is null || neighbours is null || pedestalEvents is null || output is null)
+            if (Errors.Count > errors || run is null || samples is null || latency is null || sigma is null || neighbours is null || pedestalEvents is null || output is null)
                 return null;
-            return new ReadoutSetup((uint)run.Value, samples.Value, sigma.Value, neighbours.Value, pedestalEvents.Value, output,
+            return new ReadoutSetup((uint)run.Value, samples.Value, latency.Value, sigma.Value, neighbours.Value, pedestalEvents.Value, output,
                 box, beam, sources, (int)node.Start.Line);
         }
 

@@ -80,6 +80,7 @@ public sealed record TripRecoverySettings(double StepBelowNominalVolts, TimeSpan
 /// </summary>
 /// <param name="RunNumber">First run number (DDD loads no maps for run 0); a run takes the next free number in the output directory.</param>
 /// <param name="SamplesPerChannel">MSADC samples per channel, 25..32 (32 COMPASS, 25 thesis: uncertain).</param>
+/// <param name="Latency">MSADC readout latency written to every module: window position in sample clocks, 0..320.</param>
 /// <param name="ZeroSuppressionSigma">Keep a channel when max(sample − pedestal) exceeds this many pedestal σ.</param>
 /// <param name="KeepNeighbours">Also keep the channels next to a kept one (same chip).</param>
 /// <param name="PedestalEvents">Random triggers of a pedestal run.</param>
@@ -87,6 +88,7 @@ public sealed record TripRecoverySettings(double StepBelowNominalVolts, TimeSpan
 public sealed record ReadoutSetup(
     uint RunNumber,
     int SamplesPerChannel,
+    int Latency,
     double ZeroSuppressionSigma,
     bool KeepNeighbours,
     int PedestalEvents,
@@ -103,10 +105,12 @@ public sealed record ReadoutSetup(
 /// <summary>The invisible-mode signal box: E_ECAL below <paramref name="EcalMaxGeV"/> and E_HCAL below <paramref name="HcalMaxGeV"/>.</summary>
 public sealed record SignalBoxSetup(double EcalMaxGeV, double HcalMaxGeV);
 
-/// <summary>Simulated beam: spill timing, intensity, trigger rate, injected signal fraction, generator seed.</summary>
+/// <summary>Simulated beam: spill timing, intensity, trigger rate, injected signal fraction, generator seed, and the
+/// latency at which the simulated installation is timed in (trigger and cable delays: the MSADC latency that puts the
+/// beam particle's pulse at its nominal place in the window).</summary>
 public sealed record BeamSetup(
     double SpillOnSeconds, double SpillOffSeconds, double ParticlesPerSpill, double TriggerRateHz, bool PileUp,
-    double SignalFraction, int Seed);
+    double SignalFraction, int Seed, int TimedInLatency);
 
 /// <summary>One S-Link source (a CATCH) with its MSADC modules, one per HotLink port.</summary>
 public sealed record ReadoutSourceSetup(int SourceId, IReadOnlyList<ReadoutModuleSetup> Modules, int Line);

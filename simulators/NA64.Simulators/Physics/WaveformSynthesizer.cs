@@ -9,6 +9,8 @@ public readonly record struct ChannelCalibration(double PedestalEven, double Ped
 /// Turns energy deposits into MSADC samples: pulses from the template (amplitude = energy × gain) summed in a float
 /// accumulator, then even/odd pedestal + Gaussian noise, rounded and clipped to the 12-bit range (4095 = saturated).
 /// Writes into a caller-owned block laid out [channel][sample]; nothing is allocated per event.
+/// The event's pulses are also kept as a list, so a module whose readout latency puts its window earlier or later than
+/// the nominal one can be rendered on its own (<see cref="RenderWindow"/>).
 /// </summary>
 public sealed class WaveformSynthesizer
 {
@@ -20,6 +22,11 @@ public sealed class WaveformSynthesizer
     private readonly float[] _accumulator;
     private readonly Random _random;
     private readonly float[] _noiseTable;
+    // Per channel a chain through _pulses in the order added (the order the accumulator sums them): first and last index, -1 none.
+    private readonly int[] _firstPulse;
+    private readonly int[] _lastPulse;
+    private Pulse[] _pulses = new Pulse[256];
+    private int _pulseCount;
     private ulong _noiseState;
     private double _spareGaussian;
     private bool _hasSpare;
@@ -44,6 +51,9 @@ public sealed class WaveformSynthesizer
         _template = template;
         _calibration = [.. calibration];
         _accumulator = new float[channels * samplesPerChannel];
+        _firstPulse = new int[channels];
+        _lastPulse = new int[channels];
+        Array.Fill(_firstPulse, -1);
         _random = random ?? throw new ArgumentNullException(nameof(random));
         // Pedestal noise is the hot loop (channels × samples deviates per event): draw from a table of exact
         // normal deviates with a cheap xorshift index instead of a log and a square root per sample.
@@ -65,7 +75,15 @@ public sealed class WaveformSynthesizer
     public void SetCalibration(int channel, ChannelCalibration calibration) => _calibration[channel] = calibration;
 
     /// <summary>Starts a new event: no pulses.</summary>
-    public void Clear() => Array.Clear(_accumulator);
+    public void Clear()
+    {
+        Array.Clear(_accumulator);
+        Array.Fill(_firstPulse, -1);
+        _pulseCount = 0;
+    }
+
+    /// <summary>Pulses of the current event (since <see cref="Clear"/>).</summary>
+    public int PulseCount => _pulseCount;
 
     /// <summary>Adds a pulse of <paramref name="energyGeV"/> × gain ADC counts starting <paramref name="onsetNs"/> after the window start.</summary>
     public void AddEnergy(int channel, double energyGeV, double onsetNs) =>
@@ -76,6 +94,14 @@ public sealed class WaveformSynthesizer
         // Below a twentieth of a count a pulse cannot change a rounded sample; outer shower cells are mostly that small.
         if (Math.Abs(amplitudeAdc) < NegligibleAmplitudeAdc)
             return;
+        if (_pulseCount == _pulses.Length)
+            Array.Resize(ref _pulses, _pulses.Length * 2);
+        _pulses[_pulseCount] = new Pulse((float)amplitudeAdc, onsetNs, -1);
+        if (_firstPulse[channel] < 0)
+            _firstPulse[channel] = _pulseCount;
+        else
+            _pulses[_lastPulse[channel]] = _pulses[_lastPulse[channel]] with { Next = _pulseCount };
+        _lastPulse[channel] = _pulseCount++;
         var samples = _accumulator.AsSpan(channel * SamplesPerChannel, SamplesPerChannel);
         float amplitude = (float)amplitudeAdc;
         // Only samples after the onset and inside the template carry signal.
@@ -113,6 +139,38 @@ public sealed class WaveformSynthesizer
             _noiseState = state;
         }
     }
+
+    /// <summary>
+    /// Renders one channel of the current event for a window that starts <paramref name="earlierSamples"/> sample clocks
+    /// before the nominal one (negative: later), as a module with a different readout latency sees it: sample s lies at
+    /// nominal time (s − earlierSamples) × period. Same pedestals, noise and 12-bit clipping as <see cref="Digitize"/>,
+    /// with fresh noise; pile-up particles are drawn inside the nominal window only.
+    /// </summary>
+    public void RenderWindow(int channel, int earlierSamples, Span<ushort> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(channel);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(channel, Channels);
+        var cal = _calibration[channel];
+        float even = (float)cal.PedestalEven + 0.5f;
+        float odd = (float)cal.PedestalOdd + 0.5f;
+        float rms = (float)cal.NoiseRms;
+        ulong state = _noiseState;
+        for (int s = 0; s < destination.Length; s++)
+        {
+            double t = (s - earlierSamples) * SamplePeriodNs;
+            float signal = 0f;
+            for (int p = _firstPulse[channel]; p >= 0; p = _pulses[p].Next)
+                signal += _pulses[p].Amplitude * _template.Evaluate(t - _pulses[p].OnsetNs);
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            float value = ((s & 1) == 0 ? even : odd) + signal + rms * _noiseTable[(int)(state >> 48)];
+            destination[s] = value <= 0f ? (ushort)0 : value >= MaxAdc ? (ushort)MaxAdc : (ushort)value;
+        }
+        _noiseState = state;
+    }
+
+    private readonly record struct Pulse(float Amplitude, double OnsetNs, int Next);
 
     /// <summary>Standard normal deviate (Marsaglia polar method; the second value is kept for the next call).</summary>
     public double NextGaussian()

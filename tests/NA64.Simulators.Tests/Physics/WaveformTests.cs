@@ -47,6 +47,51 @@ public class WaveformTests
     }
 
     [Fact]
+    public void Window_at_the_nominal_place_renders_what_digitize_wrote()
+    {
+        var synth = Synth(200, 203, 0, 40);
+        var block = new short[64];
+        synth.Clear();
+        synth.AddEnergy(0, 25, onsetNs: 100);
+        synth.AddEnergy(0, 5, onsetNs: 230);   // a second (pile-up) pulse in the same channel
+        synth.Digitize(block);
+        var window = new ushort[32];
+        synth.RenderWindow(0, earlierSamples: 0, window);
+        Assert.Equal(block.AsSpan(0, 32).ToArray().Select(v => (ushort)v), window);
+        Assert.Equal(2, synth.PulseCount);
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(-3)]
+    [InlineData(7)]
+    public void Window_that_starts_earlier_shows_the_pulse_that_many_samples_later(int earlier)
+    {
+        var synth = Synth(200, 200, 0, 40);
+        var nominal = new short[64];
+        synth.Clear();
+        synth.AddEnergy(0, 25, onsetNs: 100);  // peak at sample 12 of the nominal window
+        synth.Digitize(nominal);
+        var moved = new ushort[32];
+        synth.RenderWindow(0, earlier, moved);
+        for (int s = Math.Max(0, earlier); s < Math.Min(32, 32 + earlier); s++)
+            Assert.Equal((ushort)nominal[s - earlier], moved[s]);
+        Assert.Equal(12 + earlier, Array.IndexOf(moved, moved.Max()));
+    }
+
+    [Fact]
+    public void Window_far_from_the_pulse_reads_pedestal_and_noise_only()
+    {
+        var synth = Synth(200, 210, 1.5, 40);
+        synth.Clear();
+        synth.AddEnergy(0, 25, onsetNs: 100);
+        var window = new ushort[32];
+        synth.RenderWindow(0, earlierSamples: -100, window);   // window 1.25 us after the nominal one: past the tail
+        Assert.All(window.Where((_, s) => s % 2 == 0), v => Assert.InRange(v, 190, 210));
+        Assert.All(window.Where((_, s) => s % 2 == 1), v => Assert.InRange(v, 200, 220));
+    }
+
+    [Fact]
     public void Large_pulses_saturate_at_4095_and_never_exceed_it()
     {
         var synth = Synth(350, 352, 2, 1000);

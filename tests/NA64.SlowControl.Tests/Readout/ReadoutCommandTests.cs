@@ -44,7 +44,8 @@ public sealed class ReadoutCommandTests : IDisposable
     [Theory]
     [InlineData("readout", "run", "--out")]
     [InlineData("readout", "run", "--events", "5", "--spills", "1", "--out")]
-    public async Task Physics_run_needs_exactly_one_of_events_or_spills(params string[] args)
+    [InlineData("readout", "run", "--events", "5", "--latency", "321", "--out")]
+    public async Task Physics_run_needs_exactly_one_of_events_or_spills_and_a_latency_the_module_takes(params string[] args)
     {
         Assert.Equal(2, await Root().Parse([.. args, _directory]).InvokeAsync());
         Assert.False(Directory.Exists(_directory) && Directory.EnumerateFiles(_directory, "*.dat").Any());

@@ -329,4 +329,28 @@ public sealed class ReadoutRunTests
         Assert.InRange(result.ElectronPeak.Mean, 98.0, 101.0);
         Assert.Equal(2, pedestals.Tables.Count);
     }
+
+    [Fact]
+    public async Task Latency_scan_moves_the_ECAL_pulse_through_the_window_one_sample_per_clock()
+    {
+        await using var kit = ReadoutTestKit.Create(signalFraction: 0);
+        await kit.Run.PedestalRunAsync(200);
+        int timedIn = kit.Run.Readout.Beam.TimedInLatency;
+        Assert.Equal(timedIn, kit.Run.Latency);
+        var nominal = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 300 });
+        Assert.Equal(timedIn, nominal.Latency);
+        Assert.All(kit.Run.Crate.Devices, d => Assert.Equal(timedIn, d.Latency));
+
+        kit.Run.Latency = timedIn + 6;
+        var later = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 300 });
+        Assert.All(kit.Run.Crate.Devices, d => Assert.Equal(timedIn + 6, d.Latency));
+        Assert.Equal(timedIn + 6, later.Latency);
+        // Without pile-up every pulse moves with the window: 6 clocks more latency, 6 samples later.
+        Assert.InRange(later.EcalPeakPosition.MeanPeakSample - nominal.EcalPeakPosition.MeanPeakSample, 5.9, 6.1);
+        // Still inside the window: the energy scale does not move.
+        Assert.InRange(later.ElectronPeak.Mean, nominal.ElectronPeak.Mean - 1, nominal.ElectronPeak.Mean + 1);
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => kit.Run.Latency = 321);
+        Assert.Contains("latency = 321 refused: 0..320", e.Message, StringComparison.Ordinal);
+    }
 }

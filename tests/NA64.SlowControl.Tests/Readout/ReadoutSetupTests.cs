@@ -26,6 +26,8 @@ public class ReadoutSetupTests
         Assert.Equal(new SignalBoxSetup(50, 2), readout.SignalBox);
         Assert.Equal([610, 611], readout.Sources.Select(s => s.SourceId));
         Assert.Equal("data", readout.OutputDirectory);
+        Assert.Equal(40, readout.Latency);
+        Assert.Equal(readout.Latency, readout.Beam.TimedInLatency); // the built-in installation is timed in
 
         // Every channel of the generator's layout (ECAL 2 × 6×6, HCAL, VETO, SRD, counters) is read by exactly one module.
         var layout = new DetectorLayout(new CalorimeterOptions());
@@ -48,12 +50,13 @@ public class ReadoutSetupTests
             readout:
               runNumber: 4242
               samplesPerChannel: 25
+              latency: 120
               zsSigma: 4.5
               keepNeighbours: true
               pedestalEvents: 500
               outputDirectory: /tmp/na64
               signalBox: { ecalMaxGeV: 45, hcalMaxGeV: 1 }
-              beam: { spillOnSeconds: 4.8, spillOffSeconds: 10, particlesPerSpill: 1000000, triggerRateHz: 5000, pileUp: false, signalFraction: 0.01, seed: 7 }
+              beam: { spillOnSeconds: 4.8, spillOffSeconds: 10, particlesPerSpill: 1000000, triggerRateHz: 5000, pileUp: false, signalFraction: 0.01, seed: 7, timedInLatency: 117 }
               sources:
                 - sourceId: 620
                   modules:
@@ -63,7 +66,8 @@ public class ReadoutSetupTests
         var r = s.Readout!;
         Assert.Equal((4242u, 25, 4.5, true, 500, "/tmp/na64"), (r.RunNumber, r.SamplesPerChannel, r.ZeroSuppressionSigma, r.KeepNeighbours, r.PedestalEvents, r.OutputDirectory));
         Assert.Equal(new SignalBoxSetup(45, 1), r.SignalBox);
-        Assert.Equal(new BeamSetup(4.8, 10, 1e6, 5000, false, 0.01, 7), r.Beam);
+        Assert.Equal(120, r.Latency);
+        Assert.Equal(new BeamSetup(4.8, 10, 1e6, 5000, false, 0.01, 7, 117), r.Beam);
         var source = Assert.Single(r.Sources);
         Assert.Equal(620, source.SourceId);
         Assert.Equal([("M0", 2, 0), ("M1", 5, 64)], source.Modules.Select(m => (m.Name, m.Port, m.FirstChannel)));
@@ -73,6 +77,8 @@ public class ReadoutSetupTests
     [InlineData("runNumber: 0", "readout.runNumber = '0': must be in 1..4294967295 (DDD loads no maps for run 0)")]
     [InlineData("samplesPerChannel: 24", "readout.samplesPerChannel = '24': must be in 25..32 (MSADC samples per channel)")]
     [InlineData("zsSigma: 0", "readout.zsSigma = '0': must be in 0.5..100")]
+    [InlineData("latency: 321", "readout.latency = '321': must be in 0..320 (MSADC window position in sample clocks)")]
+    [InlineData("beam: { timedInLatency: -1 }", "readout.beam.timedInLatency = '-1': must be in 0..320 (MSADC sample clocks)")]
     [InlineData("keepNeighbours: yes", "readout.keepNeighbours = 'yes': must be true or false")]
     [InlineData("colour: red", "readout.colour: unknown field")]
     public void Bad_readout_value_names_file_line_field_value_and_rule(string line, string expected)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using NA64.Hardware.Digitizers.Msadc;
+using NA64.Simulators.Physics;
 
 namespace NA64.Simulators.Digitizers.Msadc;
 
@@ -9,6 +10,9 @@ namespace NA64.Simulators.Digitizers.Msadc;
 /// registers: samples per channel, mode, and in sparse mode the on-board threshold
 /// (keep a channel if max(sample − pedestal of its even/odd path) &gt; threshold). Inputs past the end of the
 /// generator's block are unconnected and read their pedestal registers.
+/// The latency register places the window: at <see cref="TimedInLatency"/> the module reads the generator's nominal
+/// window; each sample clock more starts the window one sample earlier (the pulse moves one sample later), rendered
+/// from the event's pulses by the <see cref="WaveformSynthesizer"/>.
 /// </summary>
 public sealed class MsadcDataPath
 {
@@ -18,15 +22,27 @@ public sealed class MsadcDataPath
     private readonly int[] _pedestalOdd = new int[Channels];
     private readonly int[] _threshold = new int[Channels];
 
-    public MsadcDataPath(MsadcDevice device, int firstChannel)
+    private readonly WaveformSynthesizer? _waveforms;
+
+    /// <param name="device">The module's register file.</param>
+    /// <param name="firstChannel">Generator channel of module channel 0.</param>
+    /// <param name="waveforms">The generator's synthesizer, needed when the latency differs from <paramref name="timedInLatency"/>.</param>
+    /// <param name="timedInLatency">Latency (sample clocks) at which the module's window is the generator's nominal one.</param>
+    public MsadcDataPath(MsadcDevice device, int firstChannel, WaveformSynthesizer? waveforms = null, int timedInLatency = 0)
     {
         _device = device ?? throw new ArgumentNullException(nameof(device));
         ArgumentOutOfRangeException.ThrowIfNegative(firstChannel);
+        if (timedInLatency < 0 || timedInLatency > MsadcRegisters.MaxLatency)
+            throw new ArgumentOutOfRangeException(nameof(timedInLatency), timedInLatency, string.Create(CultureInfo.InvariantCulture,
+                $"timed-in latency = {timedInLatency} refused: 0..{MsadcRegisters.MaxLatency} sample clocks"));
         FirstChannel = firstChannel;
+        _waveforms = waveforms;
+        TimedInLatency = timedInLatency;
     }
 
     public MsadcDevice Device => _device;
     public int FirstChannel { get; }
+    public int TimedInLatency { get; }
 
     /// <summary>
     /// Copies this module's channels out of the generator block into <paramref name="moduleSamples"/>, laid out
@@ -50,13 +66,21 @@ public sealed class MsadcDataPath
 
         _device.CopyChannelSettings(_pedestalEven, _pedestalOdd, _threshold);
         bool sparse = _device.Mode == MsadcMode.Sparse;
+        int earlier = _device.Latency - TimedInLatency;
+        if (earlier != 0 && _waveforms is null)
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"module {_device.Name}: latency {_device.Latency} is not the timed-in {TimedInLatency}, and this data path has no waveform synthesizer to render the moved window"));
         int generatorChannels = generatorBlock.Length / generatorSamples;
         int count = 0;
         for (int k = 0; k < Channels; k++)
         {
             var destination = moduleSamples.Slice(k * samples, samples);
             int source = FirstChannel + k;
-            if (source < generatorChannels)
+            if (source < generatorChannels && earlier != 0)
+            {
+                _waveforms!.RenderWindow(source, earlier, destination);
+            }
+            else if (source < generatorChannels)
             {
                 var from = generatorBlock.Slice(source * generatorSamples, samples);
                 for (int s = 0; s < samples; s++)

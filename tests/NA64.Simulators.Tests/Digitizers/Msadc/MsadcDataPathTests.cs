@@ -74,6 +74,45 @@ public class MsadcDataPathTests
     }
 
     [Fact]
+    public async Task Latency_above_the_timed_in_value_moves_the_pulse_later_in_the_window()
+    {
+        var generator = new Na64EventGenerator(new PhysicsOptions { Waveform = new WaveformOptions { PileUp = false } }, seed: 6);
+        var block = new short[generator.BlockLength];
+        generator.Next(block);
+        int central = generator.Layout.IndexOf("ECAL1_3_3");
+        var device = await Running(MsadcMode.LatchAll, 32, _ => new MsadcChannelSettings(0, 0, 0));
+        var path = new MsadcDataPath(device, 0, generator.Synthesizer, timedInLatency: 0);
+        var samples = new ushort[64 * 32];
+        path.Capture(block, 32, samples, new bool[64]);
+        int nominalPeak = PeakOf(samples.AsSpan(central * 32, 32));
+        Assert.Equal(PeakOf(block.AsSpan(central * 32, 32).ToArray().Select(v => (ushort)v).ToArray()), nominalPeak);
+
+        await device.StopAsync();
+        await device.ConfigureAsync(new MsadcConfiguration(MsadcMode.LatchAll, 32, 5, Enumerable.Repeat(new MsadcChannelSettings(0, 0, 0), 64).ToArray()));
+        await device.ArmAsync();
+        await device.StartAsync();
+        path.Capture(block, 32, samples, new bool[64]);
+        Assert.Equal(nominalPeak + 5, PeakOf(samples.AsSpan(central * 32, 32)));
+
+        static int PeakOf(ReadOnlySpan<ushort> channel) => channel.IndexOf(System.Linq.Enumerable.Max(channel.ToArray()));
+    }
+
+    [Fact]
+    public async Task Latency_off_the_timed_in_value_without_a_synthesizer_is_refused_by_name()
+    {
+        var generator = new Na64EventGenerator(new PhysicsOptions(), seed: 7);
+        var block = new short[generator.BlockLength];
+        generator.Next(block);
+        var device = await Running(MsadcMode.LatchAll, 32, _ => new MsadcChannelSettings(0, 0, 0));
+        var path = new MsadcDataPath(device, 0, waveforms: null, timedInLatency: 40);
+        var e = Assert.Throws<InvalidOperationException>(() => path.Capture(block, 32, new ushort[64 * 32], new bool[64]));
+        Assert.Contains("ECAL-A", e.Message);
+        Assert.Contains("latency 0", e.Message);
+        Assert.Contains("timed-in 40", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MsadcDataPath(device, 0, null, timedInLatency: 321));
+    }
+
+    [Fact]
     public void Max_above_pedestal_uses_the_path_of_each_sample()
     {
         ushort[] samples = [200, 210, 205, 260];

@@ -35,7 +35,7 @@ public class MsadcSourceSimulatorTests
             await device.ConfigureAsync(new MsadcConfiguration(mode, samples, 10, channels));
             await device.ArmAsync();
             await device.StartAsync();
-            modules.Add(new MsadcDataPath(device, port * 64));
+            modules.Add(new MsadcDataPath(device, port * 64, timedInLatency: 10));
         }
         return new MsadcSourceSimulator(610, modules);
     }
