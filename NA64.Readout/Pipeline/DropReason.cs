@@ -33,7 +33,8 @@ public enum DropReason
     /// <summary>A publisher sink had no subscriber at the moment it sent (the transport would have discarded the message).</summary>
     NoSubscriber,
 
-    /// <summary>The publisher's send queue was full (high-water mark) and the message was not taken.</summary>
+    /// <summary>The publisher's send queue was full (high-water mark) and the message was not taken; for a push socket,
+    /// no room came within its send timeout (no puller connected, or every puller's queue full).</summary>
     PublisherQueueFull,
 
     /// <summary>The run was cancelled before the event reached the sink.</summary>

@@ -16,32 +16,53 @@ public enum PublishGranularity
     PerEvent,
 }
 
+/// <summary>The ZeroMQ pattern a <see cref="NetMqPublisherSink"/> sends with.</summary>
+public enum NetMqPattern
+{
+    /// <summary>XPUB: any number of monitors subscribe; never blocks the run, a subscriber too slow loses messages on its side.</summary>
+    Publish,
+
+    /// <summary>PUSH: event builders on other machines pull; messages go round-robin to connected pullers and the run
+    /// waits (back-pressure) while their queues are full, up to <see cref="NetMqPublisherOptions.SendTimeout"/>.</summary>
+    Push,
+}
+
 /// <summary>Settings of a <see cref="NetMqPublisherSink"/>.</summary>
 public sealed record NetMqPublisherOptions
 {
+    public NetMqPattern Pattern { get; init; } = NetMqPattern.Publish;
+
     /// <summary>Address to bind, e.g. <c>tcp://127.0.0.1:5556</c>, <c>tcp://127.0.0.1:*</c> (any free port) or <c>inproc://na64-events</c>.</summary>
     public required string Address { get; init; }
 
     public PublishGranularity Granularity { get; init; } = PublishGranularity.PerBatch;
 
-    /// <summary>Messages queued per subscriber before NetMQ starts discarding for that subscriber.</summary>
+    /// <summary>Messages queued per subscriber (publish: then NetMQ discards for that subscriber) or per puller
+    /// (push: then the sink waits).</summary>
     public int SendHighWatermark { get; init; } = 1000;
+
+    /// <summary>Push only: how long a message may wait for room (no puller connected, or every puller's queue full)
+    /// before it is counted as <see cref="DropReason.PublisherQueueFull"/>. Publish never waits.</summary>
+    public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long queued messages may still go out when the sink is disposed.</summary>
     public TimeSpan Linger { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
-/// Publishes built events on an XPUB socket as two-frame messages: a <see cref="NetMqEventHeader"/> frame
-/// and the DATE event bytes. Drop accounting: PUB never blocks, it discards. What the publisher can see,
-/// it counts: events sent while no subscriber is subscribed are <see cref="DropReason.NoSubscriber"/>
-/// (the XPUB socket reports subscriptions), a refused send is <see cref="DropReason.PublisherQueueFull"/>.
-/// What it cannot see (NetMQ has no XPUB_NODROP): a slow subscriber whose queue passed the high-water mark
-/// loses messages on its side; the header's sequence number lets that subscriber count the gap.
+/// Sends built events as two-frame messages: a <see cref="NetMqEventHeader"/> frame and the DATE event bytes,
+/// on an XPUB socket (monitoring) or a PUSH socket (event builders, <see cref="NetMqPattern"/>).
+/// Drop accounting, publish: PUB never blocks, it discards. What the publisher can see, it counts: events sent while
+/// no subscriber is subscribed are <see cref="DropReason.NoSubscriber"/> (the XPUB socket reports subscriptions), a
+/// refused send is <see cref="DropReason.PublisherQueueFull"/>. What it cannot see (NetMQ has no XPUB_NODROP): a slow
+/// subscriber whose queue passed the high-water mark loses messages on its side; the header's sequence number lets
+/// that subscriber count the gap. Push: nothing is lost while a puller keeps up; the sink waits for room (the
+/// pipeline's back-pressure) and only a message that found none within <see cref="NetMqPublisherOptions.SendTimeout"/>
+/// is counted as <see cref="DropReason.PublisherQueueFull"/>.
 /// </summary>
 public sealed class NetMqPublisherSink : IEventSink, IDisposable
 {
-    private readonly XPublisherSocket _socket;
+    private readonly NetMQSocket _socket;
     private readonly NetMqPublisherOptions _options;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
@@ -67,8 +88,14 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
         _options = options;
         _log = log ?? Serilog.Core.Logger.None;
         _time = time ?? TimeProvider.System;
+        if (options.Pattern == NetMqPattern.Push && options.SendTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.SendTimeout,
+                "NetMqPublisherOptions.SendTimeout must not be negative.");
+        }
+
         Name = name;
-        _socket = new XPublisherSocket();
+        _socket = options.Pattern == NetMqPattern.Push ? new PushSocket() : new XPublisherSocket();
         try
         {
             _socket.Options.SendHighWatermark = options.SendHighWatermark;
@@ -82,7 +109,7 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
             throw;
         }
 
-        _log.Information("{Sink}: publishing events on {Endpoint}", Name, Endpoint);
+        _log.Information("{Sink}: {Pattern} events on {Endpoint}", Name, options.Pattern, Endpoint);
     }
 
     public string Name { get; }
@@ -96,13 +123,20 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
     /// <summary>True when some subscriber receives our topic (as far as the subscriptions seen so far tell).</summary>
     public bool HasSubscriber => _matchingTopics > 0;
 
+    public NetMqPattern Pattern => _options.Pattern;
+
     /// <summary>
-    /// Waits until a subscriber has subscribed or <paramref name="timeout"/> passed; true if one has. Call it
-    /// before the run starts (it uses the socket, which the pipeline later uses from its sink task).
+    /// Publish only: waits until a subscriber has subscribed or <paramref name="timeout"/> passed; true if one has.
+    /// Call it before the run starts (it uses the socket, which the pipeline later uses from its sink task).
     /// </summary>
     public bool WaitForSubscriber(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_options.Pattern != NetMqPattern.Publish)
+        {
+            throw new InvalidOperationException($"{Name}: a {_options.Pattern} socket has no subscribers to wait for");
+        }
+
         if (HasSubscriber)
         {
             return true;
@@ -130,15 +164,18 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
         ArgumentNullException.ThrowIfNull(events);
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        DrainSubscriptions();
         if (events.Count == 0)
         {
             return ValueTask.FromResult(SinkWriteResult.All(events));
         }
 
-        if (!HasSubscriber)
+        if (_options.Pattern == NetMqPattern.Publish)
         {
-            return ValueTask.FromResult(SinkWriteResult.None(events, DropReason.NoSubscriber));
+            DrainSubscriptions();
+            if (!HasSubscriber)
+            {
+                return ValueTask.FromResult(SinkWriteResult.None(events, DropReason.NoSubscriber));
+            }
         }
 
         var result = _options.Granularity == PublishGranularity.PerBatch ? PublishBatch(events) : PublishEach(events);
@@ -213,13 +250,14 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
 
     private bool Send(int headerLength, byte[] body, int bodyLength)
     {
-        // The header frame is copied by NetMQ, so _header can be reused at once.
-        if (!_socket.TrySendFrame(TimeSpan.Zero, _header, headerLength, more: true))
+        // The header frame is copied by NetMQ, so _header can be reused at once. Push waits for room (back-pressure).
+        var wait = _options.Pattern == NetMqPattern.Push ? _options.SendTimeout : TimeSpan.Zero;
+        if (!_socket.TrySendFrame(wait, _header, headerLength, more: true))
         {
             return false;
         }
 
-        if (!_socket.TrySendFrame(TimeSpan.Zero, body, bodyLength, more: false))
+        if (!_socket.TrySendFrame(wait, body, bodyLength, more: false))
         {
             // A multipart message is atomic in ZeroMQ: the first frame alone is never delivered.
             return false;

@@ -31,8 +31,9 @@ internal static class ReadoutCommands
         var spills = new Option<int?>("--spills") { Description = "Stop after N spills" };
         var outDir = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default: the setup's readout.outputDirectory, ./data)" };
         var zmq = new Option<string?>("--zmq") { Description = "Also publish events on this ZeroMQ address, e.g. tcp://127.0.0.1:5556" };
+        var zmqPush = new Option<string?>("--zmq-push") { Description = "Also push events to event builders pulling from this ZeroMQ address (lossless: the run waits for them)" };
         var latency = new Option<int?>("--latency") { Description = "MSADC latency (window position, sample clocks 0..320) for this run; default the setup's readout.latency" };
-        var physics = new Command("run", "Physics run: decode, zero-suppress, build DATE events, write the file and its map") { events, spills, outDir, zmq, latency };
+        var physics = new Command("run", "Physics run: decode, zero-suppress, build DATE events, write the file and its map") { events, spills, outDir, zmq, zmqPush, latency };
         physics.SetAction((parse, ct) => RunAsync(parse, log, parse.GetValue(outDir), ct, async run =>
         {
             long? n = parse.GetValue(events);
@@ -56,7 +57,7 @@ internal static class ReadoutCommands
                 PrintPedestals(run, await run.PedestalRunAsync(null, ct).ConfigureAwait(false));
             }
 
-            var result = await PhysicsRunWithLiveRatesAsync(run, new PhysicsRunRequest { Events = n, Spills = s, ZmqAddress = parse.GetValue(zmq) }, ct)
+            var result = await PhysicsRunWithLiveRatesAsync(run, new PhysicsRunRequest { Events = n, Spills = s, ZmqAddress = parse.GetValue(zmq), ZmqPushAddress = parse.GetValue(zmqPush) }, ct)
                 .ConfigureAwait(false);
             PrintSummary(result, run.Readout);
             return result.Pipeline.IsBalanced ? 0 : 1;

@@ -31,6 +31,9 @@ public sealed record PhysicsRunRequest
     /// <summary>Also publish the events on this ZeroMQ address (e.g. tcp://127.0.0.1:5556).</summary>
     public string? ZmqAddress { get; init; }
 
+    /// <summary>Also push the events to event builders pulling from this ZeroMQ address (lossless: the run waits for them).</summary>
+    public string? ZmqPushAddress { get; init; }
+
     /// <summary>Called with live counters every <see cref="ProgressInterval"/> (on the run's clock).</summary>
     public IProgress<RunSummary>? Progress { get; init; }
 
@@ -312,6 +315,7 @@ public sealed class ReadoutRun : IAsyncDisposable
         var sinks = new List<IEventSink>();
         var file = await DateFileSink.CreateAsync(dataFile, companions, log: _log, cancellationToken: ct).ConfigureAwait(false);
         NetMqPublisherSink? publisher = null;
+        NetMqPublisherSink? pusher = null;
         var receiver = new TriggerSource(this, request, run);
         await using (file.ConfigureAwait(false))
         {
@@ -320,6 +324,13 @@ public sealed class ReadoutRun : IAsyncDisposable
             {
                 publisher = new NetMqPublisherSink(new NetMqPublisherOptions { Address = request.ZmqAddress }, log: _log);
                 sinks.Add(publisher);
+            }
+
+            if (request.ZmqPushAddress is not null)
+            {
+                pusher = new NetMqPublisherSink(new NetMqPublisherOptions { Address = request.ZmqPushAddress, Pattern = NetMqPattern.Push },
+                    "netmq-push", _log);
+                sinks.Add(pusher);
             }
 
             sinks.Add(new InProcessSink("monitor", monitor.OnEvent));
@@ -348,6 +359,7 @@ public sealed class ReadoutRun : IAsyncDisposable
             finally
             {
                 publisher?.Dispose();
+                pusher?.Dispose();
                 await StopModulesAsync(CancellationToken.None).ConfigureAwait(false);
             }
 

@@ -13,7 +13,7 @@ public sealed class NetMqPublisherSinkTests
 
     private static EventBatch BuiltBatch(int events)
     {
-        var batch = new EventBatch(events, 1024);
+        var batch = new EventBatch(events, Math.Max(1024, events * 512));
         for (var i = 1; i <= events; i++)
         {
             Assert.True(batch.TryAdd(FragmentMeta(EventMetadata.BuiltEventSource, 2, (uint)i), DateEvent(2, (uint)i, payloadWords: i)));
@@ -145,11 +145,114 @@ public sealed class NetMqPublisherSinkTests
         Assert.Throws<FormatException>(() => NetMqEventHeader.Read(wrongMagic));
     }
 
+    private static List<(ulong Sequence, PublishedEvent[] Entries, byte[] Body)> Pull(PullSocket pull, int events)
+    {
+        var messages = new List<(ulong, PublishedEvent[], byte[])>();
+        for (var n = 0; n < events;)
+        {
+            var message = new NetMQMessage();
+            Assert.True(pull.TryReceiveMultipartMessage(Receive, ref message), "no message within the safety limit");
+            var (sequence, entries) = NetMqEventHeader.Read(message[0].ToByteArray());
+            messages.Add((sequence, entries, message[1].ToByteArray()));
+            n += entries.Length;
+        }
+
+        return messages;
+    }
+
+    [Theory]
+    [InlineData(PublishGranularity.PerBatch)]
+    [InlineData(PublishGranularity.PerEvent)]
+    public async Task Push_DeliversEveryEventInOrderToAPuller(PublishGranularity granularity)
+    {
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "tcp://127.0.0.1:*", Pattern = NetMqPattern.Push, Granularity = granularity,
+        });
+        using var pull = new PullSocket();
+        pull.Connect(sink.Endpoint);
+        Assert.Throws<InvalidOperationException>(() => sink.WaitForSubscriber(TimeSpan.Zero));
+
+        var batch = BuiltBatch(5);
+        var result = await sink.WriteAsync(batch, CancellationToken.None);
+        Assert.Equal(new SinkWriteResult(5, batch.ByteCount, 0, DropReason.None), result);
+
+        var messages = Pull(pull, 5);
+        Assert.Equal(Enumerable.Range(0, messages.Count).Select(i => (ulong)i), messages.Select(m => m.Sequence));
+        var bodies = messages.SelectMany(m => m.Body).ToArray();
+        var expected = Enumerable.Range(0, 5).SelectMany(i => batch.GetBytes(i).ToArray()).ToArray();
+        Assert.Equal(expected, bodies);
+    }
+
+    [Fact]
+    public async Task Push_WaitsForASlowPullerInsteadOfLosingEvents()
+    {
+        // A queue of one message each side: the sink can only go on as fast as the puller takes.
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "inproc://na64-events-push-slow", Pattern = NetMqPattern.Push, Granularity = PublishGranularity.PerEvent,
+            SendHighWatermark = 1, SendTimeout = TimeSpan.FromSeconds(30),
+        });
+        using var pull = new PullSocket();
+        pull.Options.ReceiveHighWatermark = 1;
+        pull.Connect(sink.Endpoint);
+        var batch = BuiltBatch(40);
+        var puller = Task.Run(() => Pull(pull, 40));
+
+        var result = await sink.WriteAsync(batch, CancellationToken.None);
+
+        Assert.Equal(new SinkWriteResult(40, batch.ByteCount, 0, DropReason.None), result);
+        var messages = await puller.WaitAsync(Receive);
+        Assert.Equal(40, messages.Count);
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (uint)i), messages.Select(m => m.Entries[0].EventInSpill));
+    }
+
+    [Fact]
+    public async Task Push_WithoutAPuller_CountsTheEventsAfterTheSendTimeout()
+    {
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "inproc://na64-events-push-nobody", Pattern = NetMqPattern.Push, SendTimeout = TimeSpan.FromMilliseconds(20),
+        });
+        var batch = BuiltBatch(3);
+
+        var result = await sink.WriteAsync(batch, CancellationToken.None);
+
+        Assert.Equal(SinkWriteResult.None(batch, DropReason.PublisherQueueFull), result);
+        Assert.Equal(0ul, sink.MessagesSent);
+    }
+
+    [Fact]
+    public async Task Push_InAPipeline_WritesEveryEventAndTheSummaryBalances()
+    {
+        int[] sources = [624];
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "inproc://na64-events-push-pipeline", Pattern = NetMqPattern.Push, SendHighWatermark = 2,
+        });
+        using var pull = new PullSocket();
+        pull.Connect(sink.Endpoint);
+        var puller = Task.Run(() => Pull(pull, 200));
+        var pipeline = new ReadoutPipeline(Options(sources), new ScriptedReceiver(AllFragments(sources, 1, 200), 8).FillAsync, null, NewAssembler(), [sink]);
+
+        var summary = await pipeline.RunAsync().WaitAsync(Safety);
+
+        Assert.True(summary.IsBalanced);
+        Assert.Equal(200, summary.Sinks[0].Written);
+        Assert.Empty(summary.Sinks[0].Dropped);
+        Assert.Equal(200, (await puller.WaitAsync(Receive)).Sum(m => m.Entries.Length));
+    }
+
     [Fact]
     public void BadOptions_AreRefused()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() =>
             new NetMqPublisherSink(new NetMqPublisherOptions { Address = "inproc://x", SendHighWatermark = 0 }));
         Assert.Contains("SendHighWatermark", ex.Message, StringComparison.Ordinal);
+        var timeout = Assert.Throws<ArgumentOutOfRangeException>(() => new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "inproc://y", Pattern = NetMqPattern.Push, SendTimeout = TimeSpan.FromSeconds(-1),
+        }));
+        Assert.Contains("SendTimeout", timeout.Message, StringComparison.Ordinal);
     }
 }

@@ -5,6 +5,7 @@ using NA64.Readout.Formats;
 using NA64.Readout.Pipeline;
 using NA64.SlowControl.Readout;
 using NA64.Simulators.Digitizers.Msadc;
+using NetMQ;
 
 namespace NA64.SlowControl.Tests.Readout;
 
@@ -352,5 +353,52 @@ public sealed class ReadoutRunTests
 
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => kit.Run.Latency = 321);
         Assert.Contains("latency = 321 refused: 0..320", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Events_pushed_to_an_event_builder_all_arrive_and_match_the_DATE_file()
+    {
+        await using var kit = ReadoutTestKit.Create();
+        await kit.Run.PedestalRunAsync(100);
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        string address = $"tcp://127.0.0.1:{port}";
+        using var pull = new NetMQ.Sockets.PullSocket();
+        pull.Connect(address);   // ZeroMQ keeps retrying until the run's sink binds
+        var pulled = Task.Run(() =>
+        {
+            var events = new List<byte[]>();
+            while (events.Count < 300)
+            {
+                var message = new NetMQ.NetMQMessage();
+                Assert.True(pull.TryReceiveMultipartMessage(TimeSpan.FromSeconds(30), ref message), "no message within the safety limit");
+                var (_, entries) = NA64.Readout.Sinks.NetMqEventHeader.Read(message[0].ToByteArray());
+                var body = message[1].ToByteArray();
+                int at = 0;
+                foreach (var entry in entries)
+                {
+                    events.Add(body.AsSpan(at, entry.Size).ToArray());
+                    at += entry.Size;
+                }
+            }
+
+            return events;
+        });
+
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 300, ZmqPushAddress = address });
+
+        Assert.True(result.Pipeline.IsBalanced);
+        var push = Assert.Single(result.Pipeline.Sinks, s => s.Name == "netmq-push");
+        Assert.Equal(300, push.Written);
+        var fromFile = new List<byte[]>();
+        using (var reader = DateFileReader.Open(result.DataFile))
+        {
+            while (reader.ReadNext() is { } ev)
+                fromFile.Add(ev.Bytes.ToArray());
+        }
+
+        Assert.Equal(fromFile, await pulled.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }
