@@ -329,16 +329,35 @@ public sealed class MsadcZeroSuppressionStage
         Array.Clear(_blockChannels);
         var channels = _data.Channels;
         Interlocked.Add(ref _channelsIn, channels.Length);
+        // Channels come module by module: the current module's bookkeeping lives in locals and is written back to the
+        // per-module arrays when the port changes (a module seen again later in the fragment continues where it was).
+        int stamp = _stamp;
+        int port = -1, m = -1;
+        Span<int> stamps = default, index = default, perAdc = default;
+        bool indexed = false, ordered = false;
+        int count = 0, firstSample = 0;
         for (int c = 0; c < channels.Length; c++)
         {
             ref readonly var ch = ref channels[c];
-            int m = ModuleOf(src, ch.Address.Port);
-            if (m < 0)
+            if (ch.Address.Port != port)
             {
-                Note(metadata, src, -1, string.Create(CultureInfo.InvariantCulture,
-                    $"channel on port {ch.Address.Port} (adc_id {ch.Address.AdcId}, chan_id {ch.Address.ChanId}): no module configured there"));
-                reason = DropReason.DecodeError;
-                return false;
+                if (m >= 0)
+                    SaveModule(m, indexed, count, firstSample, ordered);
+                port = ch.Address.Port;
+                m = ModuleOf(src, port);
+                if (m < 0)
+                {
+                    Note(metadata, src, -1, string.Create(CultureInfo.InvariantCulture,
+                        $"channel on port {ch.Address.Port} (adc_id {ch.Address.AdcId}, chan_id {ch.Address.ChanId}): no module configured there"));
+                    reason = DropReason.DecodeError;
+                    return false;
+                }
+
+                stamps = _channelStamp.AsSpan(m * ModuleChannels, ModuleChannels);
+                index = _channelIndex.AsSpan(m * ModuleChannels, ModuleChannels);
+                perAdc = _blockChannels.AsSpan(m * (Sadc3.MaxAdcId + 1), Sadc3.MaxAdcId + 1);
+                indexed = _indexedStamp[m] == stamp;
+                (count, firstSample, ordered) = indexed ? (_moduleChannels[m], _moduleFirstSample[m], _moduleOrdered[m]) : (0, 0, false);
             }
 
             if (ch.SampleCount != _samples)
@@ -352,41 +371,50 @@ public sealed class MsadcZeroSuppressionStage
             }
 
             int chipChannel = ch.Address.ChipChannel;
-            int slot = (m * ModuleChannels) + chipChannel;
-            if (_channelStamp[slot] == _stamp)
+            if (stamps[chipChannel] == stamp)
             {
                 // Duplicate (flagged by the decoder): the first one is what the block carries.
                 continue;
             }
 
-            if (_indexedStamp[m] != _stamp)
+            if (!indexed)
             {
-                _indexedStamp[m] = _stamp;
-                _moduleChannels[m] = 0;
-                _moduleFirstSample[m] = ch.SampleStart;
-                _moduleOrdered[m] = true;
+                (indexed, count, firstSample, ordered) = (true, 0, ch.SampleStart, true);
             }
 
-            _moduleOrdered[m] &= chipChannel == _moduleChannels[m] && ch.SampleStart == _moduleFirstSample[m] + (_moduleChannels[m] * _samples);
-            _moduleChannels[m]++;
-            _channelStamp[slot] = _stamp;
-            _channelIndex[slot] = c;
-            _blockChannels[(m * (Sadc3.MaxAdcId + 1)) + ch.Address.AdcId]++;
+            ordered &= chipChannel == count && ch.SampleStart == firstSample + (count * _samples);
+            count++;
+            stamps[chipChannel] = stamp;
+            index[chipChannel] = c;
+            perAdc[ch.Address.AdcId]++;
         }
+
+        if (m >= 0)
+            SaveModule(m, indexed, count, firstSample, ordered);
 
         foreach (ref readonly var b in _data.AdcBlocks)
         {
-            int m = ModuleOf(src, b.Port);
-            if (m >= 0 && _blockChannels[(m * (Sadc3.MaxAdcId + 1)) + b.AdcId] != Sadc3.ChannelsPerAdc)
+            int bm = ModuleOf(src, b.Port);
+            if (bm >= 0 && _blockChannels[(bm * (Sadc3.MaxAdcId + 1)) + b.AdcId] != Sadc3.ChannelsPerAdc)
             {
                 Interlocked.Increment(ref _incompleteBlocks);
                 if (!NotesFull)
                     Note(metadata, src, b.ByteOffset, string.Create(CultureInfo.InvariantCulture,
-                    $"latch-all ADC block port {b.Port} adc_id {b.AdcId} carries {_blockChannels[(m * (Sadc3.MaxAdcId + 1)) + b.AdcId]} of 16 channels; kept"));
+                    $"latch-all ADC block port {b.Port} adc_id {b.AdcId} carries {_blockChannels[(bm * (Sadc3.MaxAdcId + 1)) + b.AdcId]} of 16 channels; kept"));
             }
         }
 
         return true;
+    }
+
+    private void SaveModule(int m, bool indexed, int count, int firstSample, bool ordered)
+    {
+        if (!indexed)
+            return;
+        _indexedStamp[m] = _stamp;
+        _moduleChannels[m] = count;
+        _moduleFirstSample[m] = firstSample;
+        _moduleOrdered[m] = ordered;
     }
 
     /// <summary>Zero-suppresses module <paramref name="m"/>; returns the kept chip channels as a 64-bit mask.</summary>

@@ -384,6 +384,7 @@ public static class SadcDecoder
             sat |= 0x1000;
         return k;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static bool Step(ref uint src, ref uint out32, int at, Vector256<uint> mask, Vector256<uint> next, Vector256<uint> one, ref Vector256<uint> acc)
         {
             var v = Vector256.LoadUnsafe(ref src, (nuint)at);
