@@ -18,9 +18,14 @@ public class SadcRoundTripTests
 
     [Theory]
     [InlineData(1)]
+    [InlineData(15)]    // 7 sample pairs: word by word
+    [InlineData(16)]    // 8 pairs: one vector step
+    [InlineData(17)]    // one vector step and an odd last sample
     [InlineData(25)]
     [InlineData(31)]
     [InlineData(32)]
+    [InlineData(45)]    // the last vector step overlaps the one before
+    [InlineData(255)]
     public void Latch_all_over_several_ports_and_chips_round_trips_every_sample(int samples)
     {
         (int Port, int Adc)[] modules = [(0, 0), (0, 3), (5, 1), (7, 2)];
