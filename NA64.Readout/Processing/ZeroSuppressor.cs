@@ -187,9 +187,6 @@ public sealed class ZeroSuppressor
         var swapPaths = Vector256.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
             2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
         ref int limits = ref w.Limits;
-        ref int pedestals = ref w.Pedestals;
-        ref short dst = ref w.Output;
-        var saturation = w.Saturation;
         nuint pos = ZsOutput.HeaderLength;
         int c = 0;
         for (; c + 4 <= n; c += 4, channel = ref Unsafe.Add(ref channel, 4 * stride))
@@ -204,16 +201,11 @@ public sealed class ZeroSuppressor
             var over1 = Over(ref channel1, second, Avx2.Shuffle(group, 0x55), Avx2.Shuffle(groupSwapped, 0x55), oddSecond);
             var over2 = Over(ref channel2, second, Avx2.Shuffle(group, 0xAA), Avx2.Shuffle(groupSwapped, 0xAA), oddSecond);
             var over3 = Over(ref channel3, second, Avx2.Shuffle(group, 0xFF), Avx2.Shuffle(groupSwapped, 0xFF), oddSecond);
-            if (((over0 | over1) | (over2 | over3)) == Vector256<short>.Zero)
-                continue;
-            if (over0 != Vector256<short>.Zero)
-                pos = EmitWindow(ref channel, c, Unsafe.Add(ref pedestals, c), second, swap, s, saturation, ref dst, pos, ref kept);
-            if (over1 != Vector256<short>.Zero)
-                pos = EmitWindow(ref channel1, c + 1, Unsafe.Add(ref pedestals, c + 1), second, swap, s, saturation, ref dst, pos, ref kept);
-            if (over2 != Vector256<short>.Zero)
-                pos = EmitWindow(ref channel2, c + 2, Unsafe.Add(ref pedestals, c + 2), second, swap, s, saturation, ref dst, pos, ref kept);
-            if (over3 != Vector256<short>.Zero)
-                pos = EmitWindow(ref channel3, c + 3, Unsafe.Add(ref pedestals, c + 3), second, swap, s, saturation, ref dst, pos, ref kept);
+            if (((over0 | over1) | (over2 | over3)) != Vector256<short>.Zero)
+            {
+                pos = EmitGroup(in w, ref channel, c, s, swap, pos, ref kept,
+                    over0 != Vector256<short>.Zero, over1 != Vector256<short>.Zero, over2 != Vector256<short>.Zero, over3 != Vector256<short>.Zero);
+            }
         }
         return ScanOneByOne(ref channel, c, n, s, in w, pos, ref kept);
     }
@@ -229,14 +221,10 @@ public sealed class ZeroSuppressor
     {
         const int W = 32;
         nuint stride = (nuint)s;
-        nuint second = stride - 16;
         int swap = (s & 1) * 16;
         var lanes = Vector512.LessThan(Vector512<short>.Indices, Vector512.Create((short)s));
         int safe = length < W ? 0 : Math.Min(n, ((length - W) / s) + 1);
         ref int limits = ref w.Limits;
-        ref int pedestals = ref w.Pedestals;
-        ref short dst = ref w.Output;
-        var saturation = w.Saturation;
         nuint pos = ZsOutput.HeaderLength;
         int c = 0;
         for (; c + 4 <= safe; c += 4, channel = ref Unsafe.Add(ref channel, 4 * stride))
@@ -248,18 +236,31 @@ public sealed class ZeroSuppressor
             var over1 = Vector512.GreaterThan(Vector512.LoadUnsafe(ref channel1), Vector512.Create(Unsafe.Add(ref limits, c + 1)).AsInt16()) & lanes;
             var over2 = Vector512.GreaterThan(Vector512.LoadUnsafe(ref channel2), Vector512.Create(Unsafe.Add(ref limits, c + 2)).AsInt16()) & lanes;
             var over3 = Vector512.GreaterThan(Vector512.LoadUnsafe(ref channel3), Vector512.Create(Unsafe.Add(ref limits, c + 3)).AsInt16()) & lanes;
-            if (((over0 | over1) | (over2 | over3)) == Vector512<short>.Zero)
-                continue;
-            if (over0 != Vector512<short>.Zero)
-                pos = EmitWindow(ref channel, c, Unsafe.Add(ref pedestals, c), second, swap, s, saturation, ref dst, pos, ref kept);
-            if (over1 != Vector512<short>.Zero)
-                pos = EmitWindow(ref channel1, c + 1, Unsafe.Add(ref pedestals, c + 1), second, swap, s, saturation, ref dst, pos, ref kept);
-            if (over2 != Vector512<short>.Zero)
-                pos = EmitWindow(ref channel2, c + 2, Unsafe.Add(ref pedestals, c + 2), second, swap, s, saturation, ref dst, pos, ref kept);
-            if (over3 != Vector512<short>.Zero)
-                pos = EmitWindow(ref channel3, c + 3, Unsafe.Add(ref pedestals, c + 3), second, swap, s, saturation, ref dst, pos, ref kept);
+            if (((over0 | over1) | (over2 | over3)) != Vector512<short>.Zero)
+            {
+                pos = EmitGroup(in w, ref channel, c, s, swap, pos, ref kept,
+                    over0 != Vector512<short>.Zero, over1 != Vector512<short>.Zero, over2 != Vector512<short>.Zero, over3 != Vector512<short>.Zero);
+            }
         }
         return ScanOneByOne(ref channel, c, n, s, in w, pos, ref kept);
+    }
+
+    /// <summary>Writes the kept ones of a group of four channels (the rare path of both window loops).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nuint EmitGroup(in WindowTables w, ref short channel, int c, int s, int swap, nuint pos, ref int kept,
+        bool keep0, bool keep1, bool keep2, bool keep3)
+    {
+        nuint second = (nuint)(s - 16);
+        ref int pedestals = ref w.Pedestals;
+        if (keep0)
+            pos = EmitWindow(ref channel, c, Unsafe.Add(ref pedestals, c), second, swap, s, w.Saturation, ref w.Output, pos, ref kept);
+        if (keep1)
+            pos = EmitWindow(ref Unsafe.Add(ref channel, s), c + 1, Unsafe.Add(ref pedestals, c + 1), second, swap, s, w.Saturation, ref w.Output, pos, ref kept);
+        if (keep2)
+            pos = EmitWindow(ref Unsafe.Add(ref channel, 2 * s), c + 2, Unsafe.Add(ref pedestals, c + 2), second, swap, s, w.Saturation, ref w.Output, pos, ref kept);
+        if (keep3)
+            pos = EmitWindow(ref Unsafe.Add(ref channel, 3 * s), c + 3, Unsafe.Add(ref pedestals, c + 3), second, swap, s, w.Saturation, ref w.Output, pos, ref kept);
+        return pos;
     }
 
     /// <summary>Channels <paramref name="first"/>..n−1 of a window pass one at a time (the last n mod 4, or the ones a
