@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace NA64.Simulators.Physics;
 
@@ -129,12 +130,7 @@ public sealed class WaveformSynthesizer
             ulong state = _noiseState;
             for (int s = 0; s < n; s++)
             {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                float value = ((s & 1) == 0 ? even : odd) + _accumulator[offset + s]
-                    + rms * _noiseTable[(int)(state >> 48)];
-                block[offset + s] = value <= 0f ? (short)0 : value >= MaxAdc ? MaxAdc : (short)value;
+                block[offset + s] = (short)Adc((s & 1) == 0 ? even : odd, _accumulator[offset + s], rms, ref state);
             }
             _noiseState = state;
         }
@@ -161,13 +157,21 @@ public sealed class WaveformSynthesizer
             float signal = 0f;
             for (int p = _firstPulse[channel]; p >= 0; p = _pulses[p].Next)
                 signal += _pulses[p].Amplitude * _template.Evaluate(t - _pulses[p].OnsetNs);
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            float value = ((s & 1) == 0 ? even : odd) + signal + rms * _noiseTable[(int)(state >> 48)];
-            destination[s] = value <= 0f ? (ushort)0 : value >= MaxAdc ? (ushort)MaxAdc : (ushort)value;
+            destination[s] = (ushort)Adc((s & 1) == 0 ? even : odd, signal, rms, ref state);
         }
         _noiseState = state;
+    }
+
+    /// <summary>One sample as the ADC reads it: pedestal (+ 0.5 for rounding) + signal + Gaussian noise from the table
+    /// (xorshift index), truncated and clipped to 0..4095. Shared by <see cref="Digitize"/> and <see cref="RenderWindow"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Adc(float pedestal, float signal, float rms, ref ulong state)
+    {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        float value = pedestal + signal + (rms * _noiseTable[(int)(state >> 48)]);
+        return value <= 0f ? 0 : value >= MaxAdc ? MaxAdc : (int)value;
     }
 
     private readonly record struct Pulse(float Amplitude, double OnsetNs, int Next);
