@@ -1,10 +1,11 @@
 using System.CommandLine;
+using NA64.SlowControl.Service;
 using NA64.SlowControl.Setup;
 using NA64.Simulators.Clock;
 
 namespace NA64.SlowControl.Cli;
 
-/// <summary>Options every command shares, and how they turn into a setup and a clock.</summary>
+/// <summary>Options the service-side commands share, and how they turn into a setup, a clock and a data directory.</summary>
 internal static class CommonOptions
 {
     public static readonly Option<FileInfo?> Setup = new("--setup")
@@ -26,15 +27,40 @@ internal static class CommonOptions
         return file is null ? SetupLoader.LoadDefault() : SetupLoader.Load(file.FullName);
     }
 
+    /// <summary>Setup, its text, the clock and the data directory of a service started from this command line.</summary>
+    public static ServiceContext Context(ParseResult parse)
+    {
+        var file = parse.GetValue(Setup);
+        var setup = LoadSetup(parse);
+        string text = file is null ? SetupLoader.DefaultText() : File.ReadAllText(file.FullName);
+        return new ServiceContext(setup, text, Clock(parse, setup), DataDirectory(setup));
+    }
+
+    /// <summary>
+    /// Where runs, the run registry and the audit log go: <c>$NA64HW_DATA</c>, else <c>~/.local/share/na64hw</c>;
+    /// never the current directory, so two shells cannot end up with two registries.
+    /// </summary>
+    public static string DataDirectory(SetupFile setup)
+    {
+        _ = setup;
+        var fromEnvironment = Environment.GetEnvironmentVariable("NA64HW_DATA");
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+            return Path.GetFullPath(fromEnvironment);
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "na64hw");
+    }
+
+    public static bool IsSetupProblem(Exception e) =>
+        e is SetupException or IOException or UnauthorizedAccessException or ArgumentException;
+
     /// <summary>
     /// Real time for any real device; a faster clock when everything is simulated, so that a 100 s ramp of a
-    /// micromegas channel shows in two seconds.
+    /// micromegas channel shows in a few seconds.
     /// </summary>
     public static TimeProvider Clock(ParseResult parse, SetupFile setup)
     {
         var speed = parse.GetValue(Speed);
-        if (speed <= 0 || double.IsNaN(speed))
-            throw new ArgumentOutOfRangeException("--speed", speed, "--speed must be greater than 0");
+        if (speed <= 0 || !double.IsFinite(speed))
+            throw new ArgumentOutOfRangeException("--speed", speed, $"--speed = {speed}: must be greater than 0");
         bool allSimulated = setup.Devices.All(d => Hosting.HvHardware.IsSimulated(d.Transport));
         return allSimulated && speed != 1.0 ? new SimulationClock(TimeProvider.System, speed) : TimeProvider.System;
     }

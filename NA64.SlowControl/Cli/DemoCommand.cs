@@ -1,105 +1,205 @@
 using System.CommandLine;
 using System.Globalization;
-using NA64.SlowControl.Hosting;
-using NA64.SlowControl.Hv;
-using NA64.SlowControl.Readout;
+using NA64.SlowControl.Service;
 using Serilog;
 using Spectre.Console;
 
 namespace NA64.SlowControl.Cli;
 
 /// <summary>
-/// <c>na64hw demo</c>: the whole product on simulators with no hardware and no setup file. Powers the NA64
-/// 2018 HV setup, shows a trip of a micromegas strip channel recovered the NA64 way (nominal - 20 V, wait,
+/// <c>na64hw demo</c>: the whole product on simulators with no hardware and no setup file. Starts a service in-process
+/// (simulators behind the same transports real devices use) and drives it through the same API the CLI uses: powers
+/// the NA64 2018 HV setup, shows a trip of a micromegas strip channel recovered the NA64 way (nominal - 20 V, wait,
 /// nominal), then takes a pedestal run and a short physics run on the simulated digitizers.
 /// </summary>
 internal static class DemoCommand
 {
+    private const long DemoPedestalEvents = 1000;
+    private const long DemoEvents = 20_000;
+
     public static Command Build(ILogger log)
     {
-        var demo = new Command("demo", "Run the host on its built-in simulated NA64 setup");
-        demo.SetAction((parse, ct) => HvCommands.RunAsync(parse, log, ct, async (hw, clock) =>
+        var demo = new Command("demo", "Run the whole product on its built-in simulated NA64 setup (service in-process, driven through its API)");
+        demo.SetAction(async (parse, ct) =>
         {
-            var setup = hw.System.Setup;
-            AnsiConsole.MarkupLine($"[bold]NA64.Hw demo[/] on [blue]{Markup.Escape(setup.SourceName)}[/]: " +
-                $"{hw.System.Channels.Count} HV channels on {hw.Boards.Count} simulated CAEN N1470 boards, " +
-                $"simulated time x{CommonOptions.SpeedOf(clock).ToString(CultureInfo.InvariantCulture)}");
+            ServiceContext context;
+            try
+            {
+                context = CommonOptions.Context(parse);
+            }
+            catch (Exception e) when (CommonOptions.IsSetupProblem(e))
+            {
+                AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
+                return ExitCodes.Refused;
+            }
 
-            AnsiConsole.MarkupLine("[bold]1. HV on[/]: every channel ramps to nominal at its RUP; done when the readbacks say On.");
-            int rc = await HvCommands.RampWithProgressAsync(hw, hw.System.Channels.Select(c => (c, c.Setup.NominalVolts)).ToList(), ct).ConfigureAwait(false);
-            if (rc != 0)
-                return rc;
+            if (context.Setup.Devices.FirstOrDefault(d => !Hosting.HvHardware.IsSimulated(d.Transport)) is { } real)
+            {
+                AnsiConsole.MarkupLine($"[red]Refused:[/] the demo switches every channel on and injects faults; device {Markup.Escape(real.Name)} is real ({Markup.Escape(real.Transport)}). Use a setup whose transports are all 'sim'.");
+                return ExitCodes.Refused;
+            }
 
-            rc = await ShowTripRecoveryAsync(hw, ct).ConfigureAwait(false);
-            if (rc != 0)
-                return rc;
-
-            return await ShowReadoutAsync(parse, log, ct).ConfigureAwait(false);
-        }));
+            await using var app = ServiceApp.Build(context, "http://127.0.0.1:0", log);
+            await app.StartAsync(ct).ConfigureAwait(false);
+            try
+            {
+                using var client = new ServiceClient(ServiceApp.Addresses(app)[0], DemoToken(app));
+                return await ScriptAsync(client, context, ct).ConfigureAwait(false);
+            }
+            catch (ServiceRefusedException e)
+            {
+                AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
+                return ExitCodes.Failed;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                AnsiConsole.MarkupLine("[yellow]Interrupted.[/]");
+                return ExitCodes.Interrupted;
+            }
+            finally
+            {
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        });
         return demo;
     }
 
-    /// <summary>Step 3: a pedestal run and a short physics run on the simulated MSADC modules, with the run summary.</summary>
-    private static Task<int> ShowReadoutAsync(ParseResult parse, ILogger log, CancellationToken ct) =>
-        ReadoutCommands.RunAsync(parse, log, null, ct, async run =>
-        {
-            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"[bold]3. Readout[/]: {run.Map.Modules.Count} simulated MSADC modules on sources {string.Join(", ", run.Map.SourceIds)}; pedestal run, then a physics run of {DemoEvents} triggers."));
-            var pedestals = await run.PedestalRunAsync(DemoPedestalEvents, ct).ConfigureAwait(false);
-            ReadoutCommands.PrintPedestals(run, pedestals);
-            var result = await ReadoutCommands.PhysicsRunWithLiveRatesAsync(run, new PhysicsRunRequest { Events = DemoEvents }, ct).ConfigureAwait(false);
-            ReadoutCommands.PrintSummary(result, run.Readout);
-            return result.Pipeline.IsBalanced ? 0 : 1;
-        });
+    /// <summary>The demo is the service's own local user (an expert on this machine).</summary>
+    private static string? DemoToken(Microsoft.AspNetCore.Builder.WebApplication app) => ApiSecurity.LocalToken(app);
 
-    private const int DemoPedestalEvents = 1000;
-    private const long DemoEvents = 20_000;
-
-    /// <summary>Over-current on a strip channel: the board trips it, the controller recovers it in two steps.</summary>
-    private static async Task<int> ShowTripRecoveryAsync(HvHardware hw, CancellationToken ct)
+    private static async Task<int> ScriptAsync(ServiceClient client, ServiceContext context, CancellationToken ct)
     {
-        var channel = hw.System.Channels.FirstOrDefault(c => c.Name.EndsWith(".strips", StringComparison.Ordinal));
-        if (channel is null)
-            return 0;
-        var device = hw.System.Setup.Devices.Single(d => d.Channels.Any(c => c.Name == channel.Name));
-        var model = hw.SimulatedBoard(device.Name).Channels[channel.Index];
+        var status = await client.GetAsync<ServiceStatusView>("/api/status", ct).ConfigureAwait(false);
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[bold]NA64.Hw demo[/] on [blue]{Markup.Escape(status.Setup)}[/]: a service at {client.BaseAddress} owns {status.HvChannels} HV channels on {status.HvBoards} simulated CAEN N1470 boards, simulated time x{status.SimulationSpeed}; this demo is its client."));
 
-        AnsiConsole.MarkupLine($"[bold]2. Trip[/]: a discharge in {Markup.Escape(channel.Name)} draws 5 uA (limit {channel.Setup.CurrentLimitMicroamps} uA).");
-        var back = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        bool tripped = false;
-        void OnState(HvChannelState from, HvChannelState to)
+        AnsiConsole.MarkupLine("[bold]1. HV on[/]: every channel ramps to nominal at its RUP; done when the readbacks say On.");
+        var channels = await client.GetAsync<List<HvChannelView>>("/api/hv/channels", ct).ConfigureAwait(false);
+        if (!await RampAllAsync(client, channels, ct).ConfigureAwait(false))
+            return ExitCodes.Failed;
+
+        if (channels.FirstOrDefault(c => c.Channel.EndsWith(".strips", StringComparison.Ordinal)) is { } strips)
         {
-            var r = channel.Snapshot().Readback;
-            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"   {Markup.Escape(channel.Name)}: {from} -> [yellow]{to}[/] (VMON {r?.VMon ?? 0:0.0} V, IMON {r?.IMon ?? 0:0.000} uA)"));
-            if (to == HvChannelState.Tripped)
-            {
-                tripped = true;
-                model.InjectCurrent(0);   // the discharge is over; recovery may go ahead
-            }
-
-            if (tripped && to == HvChannelState.On)
-                back.TrySetResult();
-            if (to is HvChannelState.Interlocked or HvChannelState.Killed or HvChannelState.Disconnected)
-                back.TrySetException(new InvalidOperationException($"{channel.Name} went {to} during the trip demo"));
+            if (!await TripAndRecoverAsync(client, strips, context, ct).ConfigureAwait(false))
+                return ExitCodes.Failed;
         }
 
-        channel.StateChanged += OnState;
-        using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var polling = hw.System.RunAsync(poll.Token);
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[bold]3. Readout[/]: pedestal run of {DemoPedestalEvents} random triggers, then a physics run of {DemoEvents} triggers, started through the API."));
+        foreach (var request in new[] { new RunStartRequest("pedestal", DemoPedestalEvents), new RunStartRequest("physics", DemoEvents) })
+        {
+            var started = await client.SendAsync<RunView>(HttpMethod.Post, "/api/runs", request, ct).ConfigureAwait(false);
+            RunView? end = null;
+            while (end is null)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
+                var current = await client.GetAsync<RunView?>("/api/runs/current", ct).ConfigureAwait(false);
+                if (current is not null && current.Started == started.Started)
+                {
+                    AnsiConsole.WriteLine(ReadoutCommands.LiveLine(current));
+                    continue;
+                }
+
+                var all = await client.GetAsync<List<RunView>>("/api/runs", ct).ConfigureAwait(false);
+                end = all.Last(r => r.Started == started.Started);
+            }
+
+            ReadoutCommands.PrintEnd(end);
+            if (end.Status != "completed")
+                return ExitCodes.Failed;
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<bool> RampAllAsync(ServiceClient client, IReadOnlyList<HvChannelView> channels, CancellationToken ct)
+    {
+        var failures = new List<string>();
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+            .StartAsync(async progress =>
+            {
+                var bars = channels.ToDictionary(c => c.Channel, c => progress.AddTask(Label(c.Channel, c.VMon ?? 0, c.NominalVolts), maxValue: 1.0));
+                var ramps = channels.Select(async c =>
+                {
+                    try
+                    {
+                        await client.SendAsync<HvChannelView>(HttpMethod.Post, $"/api/hv/channels/{Uri.EscapeDataString(c.Channel)}/on?wait=true", null, ct).ConfigureAwait(false);
+                    }
+                    catch (ServiceRefusedException e)
+                    {
+                        lock (failures)
+                            failures.Add($"{c.Channel}: {e.Message}");
+                    }
+                }).ToList();
+                var all = Task.WhenAll(ramps);
+                while (!all.IsCompleted)
+                {
+                    await Task.WhenAny(all, Task.Delay(TimeSpan.FromMilliseconds(250), ct)).ConfigureAwait(false);
+                    foreach (var now in await client.GetAsync<List<HvChannelView>>("/api/hv/channels", ct).ConfigureAwait(false))
+                    {
+                        var bar = bars[now.Channel];
+                        bar.Value = now.NominalVolts <= 0 ? 1.0 : Math.Clamp((now.VMon ?? 0) / now.NominalVolts, 0, 1);
+                        bar.Description = Label(now.Channel, now.VMon ?? 0, now.NominalVolts);
+                    }
+                }
+
+                await all.ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        AnsiConsole.Write(HvCommands.StatusTable(await client.GetAsync<List<HvChannelView>>("/api/hv/channels", ct).ConfigureAwait(false)));
+        foreach (var f in failures)
+            AnsiConsole.MarkupLine($"[red]Failed:[/] {Markup.Escape(f)}");
+        return failures.Count == 0;
+    }
+
+    /// <summary>A discharge in a strip channel: the board trips it, the service's controller recovers it in two steps.</summary>
+    private static async Task<bool> TripAndRecoverAsync(ServiceClient client, HvChannelView strips, ServiceContext context, CancellationToken ct)
+    {
+        AnsiConsole.MarkupLine($"[bold]2. Trip[/]: `sim inject {Markup.Escape(strips.Channel)} overcurrent` (a discharge in the mesh); the controller recovers it at nominal - {context.Setup.HvController.Recovery.StepBelowNominalVolts.ToString(CultureInfo.InvariantCulture)} V, then nominal.");
+        using var follow = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var live = client.LiveAsync(follow.Token).GetAsyncEnumerator(follow.Token);
+        // Subscribe first so that no transition is missed, then inject.
+        var first = live.MoveNextAsync();
+        await client.SendAsync<string>(HttpMethod.Post, "/api/sim/inject", new InjectRequest(strips.Channel, "overcurrent"), ct).ConfigureAwait(false);
+        bool tripped = false;
         try
         {
-            model.InjectCurrent(5.0);
-            await back.Task.WaitAsync(ct).ConfigureAwait(false);
+            for (var next = first; await next.ConfigureAwait(false); next = live.MoveNextAsync())
+            {
+                var (kind, data) = live.Current;
+                if (kind != "state" || data.GetProperty("channel").GetString() != strips.Channel)
+                    continue;
+                string to = data.GetProperty("to").GetString()!;
+                var now = await client.GetAsync<HvChannelView>($"/api/hv/channels/{Uri.EscapeDataString(strips.Channel)}", ct).ConfigureAwait(false);
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"   {Markup.Escape(strips.Channel)}: {data.GetProperty("from").GetString()} -> [yellow]{to}[/] (VMON {now.VMon ?? 0:0.0} V, IMON {now.IMon ?? 0:0.000} uA)"));
+                if (to == "Tripped" && !tripped)
+                {
+                    tripped = true;
+                    // The discharge is over; the recovery may go ahead.
+                    await client.SendAsync<string>(HttpMethod.Post, "/api/sim/inject", new InjectRequest(strips.Channel, "clear"), ct).ConfigureAwait(false);
+                }
+                else if (tripped && to == "On")
+                {
+                    break;
+                }
+                else if (to is "Interlocked" or "Killed" or "Disconnected")
+                {
+                    AnsiConsole.MarkupLine($"[red]{Markup.Escape(strips.Channel)} went {to} during the trip demo[/]");
+                    return false;
+                }
+            }
         }
         finally
         {
-            channel.StateChanged -= OnState;
-            await poll.CancelAsync().ConfigureAwait(false);
-            await HvCommands.IgnoreCancellation(polling).ConfigureAwait(false);
+            await follow.CancelAsync().ConfigureAwait(false);
+            await live.DisposeAsync().ConfigureAwait(false);
         }
 
-        AnsiConsole.Write(HvCommands.StatusTable(hw.System.Snapshot()));
-        return 0;
+        AnsiConsole.Write(HvCommands.StatusTable(await client.GetAsync<List<HvChannelView>>("/api/hv/channels", ct).ConfigureAwait(false)));
+        return tripped;
     }
+
+    private static string Label(string channel, double vmon, double target) =>
+        string.Create(CultureInfo.InvariantCulture, $"{channel,-12} {vmon,7:0.0} -> {target:0.0} V");
 }

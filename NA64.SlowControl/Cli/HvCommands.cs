@@ -1,158 +1,181 @@
 using System.CommandLine;
 using System.Globalization;
-using NA64.Hardware.Errors;
-using NA64.SlowControl.Hosting;
-using NA64.SlowControl.Hv;
-using Serilog;
+using System.Text.Json;
+using NA64.SlowControl.Service;
 using Spectre.Console;
 
 namespace NA64.SlowControl.Cli;
 
-/// <summary><c>na64hw hv status|set|on|off</c>: what a detector expert does with the HV from a terminal.</summary>
+/// <summary><c>na64hw hv status|set|on|off</c>: what a detector expert does with the HV, through the service.</summary>
 internal static class HvCommands
 {
-    public static Command Build(ILogger log)
+    public static Command Build()
     {
-        var hv = new Command("hv", "High voltage: status, set, on, off");
+        var hv = new Command("hv", "High voltage: status, set, on, off (through the running service)");
 
-        var status = new Command("status", "Table of every HV channel: state, VSET/VMON, ISET/IMON, flags");
-        status.SetAction((parse, ct) => RunAsync(parse, log, ct, async (hw, _) =>
+        var watch = new Option<bool>("--watch") { Description = "Follow the live stream and redraw the table at poll rate (Ctrl-C ends)" };
+        var status = new Command("status", "Table of every HV channel: state, VSET/VMON, ISET/IMON, flags (reads only)") { watch };
+        status.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, async client =>
         {
-            await hw.System.PollOnceAsync(ct).ConfigureAwait(false);
-            AnsiConsole.Write(StatusTable(hw.System.Snapshot()));
-            return 0;
+            var channels = await client.GetAsync<List<HvChannelView>>("/api/hv/channels", ct).ConfigureAwait(false);
+            if (parse.GetValue(watch))
+                return await WatchAsync(client, channels, ct).ConfigureAwait(false);
+            AnsiConsole.Write(StatusTable(channels));
+            return StatusExit(channels);
         }));
         hv.Subcommands.Add(status);
 
         var channelArg = new Argument<string>("channel") { Description = "Channel name from the setup, e.g. MM1.strips" };
         var volts = new Option<double>("--volts") { Description = "Target voltage (magnitude, V)", Required = true };
-        var ramp = new Option<double?>("--ramp") { Description = "Ramp-up rate, V/s (checked against the channel's limit)" };
-        var set = new Command("set", "Set a channel's voltage and ramp there (switches it on)") { channelArg, volts, ramp };
-        set.SetAction((parse, ct) => RunAsync(parse, log, ct, async (hw, _) =>
+        var ramp = new Option<double?>("--ramp") { Description = "Ramp-up rate, V/s (checked against the channel's limit; stays until changed)" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Return once the command is on the wire instead of when the readbacks say On" };
+        var set = new Command("set", "Set a channel's voltage (and ramp) and ramp there; expert") { channelArg, volts, ramp, noWait };
+        set.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, client =>
         {
-            var channel = hw.System.Channel(parse.GetValue(channelArg)!);
-            if (parse.GetValue(ramp) is { } rate)
-                await hw.Boards.Values.Single(b => b.Name == channel.BoardName).SetRampUpAsync(channel.Index, rate, ct).ConfigureAwait(false);
-            return await RampWithProgressAsync(hw, [(channel, parse.GetValue(volts))], ct).ConfigureAwait(false);
+            string name = parse.GetValue(channelArg)!;
+            double v = parse.GetValue(volts);
+            var request = new SetpointRequest(v, parse.GetValue(ramp), Wait: !parse.GetValue(noWait));
+            return CommandWithProgressAsync(client, name, v, request.Wait,
+                c => client.SendAsync<HvChannelView>(HttpMethod.Put, $"/api/hv/channels/{Uri.EscapeDataString(name)}/setpoint", request, c), ct);
         }));
         hv.Subcommands.Add(set);
 
         var onArg = new Argument<string>("channel") { Description = "Channel name from the setup" };
-        var on = new Command("on", "Switch a channel on at its nominal voltage and wait until it is On") { onArg };
-        on.SetAction((parse, ct) => RunAsync(parse, log, ct, (hw, _) =>
+        var on = new Command("on", "Switch a channel on at its target (nominal unless set) and wait until it is On; shifter") { onArg, noWait };
+        on.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, async client =>
         {
-            var channel = hw.System.Channel(parse.GetValue(onArg)!);
-            return RampWithProgressAsync(hw, [(channel, channel.Setup.NominalVolts)], ct);
+            string name = parse.GetValue(onArg)!;
+            var channel = await client.GetAsync<HvChannelView>($"/api/hv/channels/{Uri.EscapeDataString(name)}", ct).ConfigureAwait(false);
+            bool wait = !parse.GetValue(noWait);
+            return await CommandWithProgressAsync(client, name, channel.TargetVolts, wait,
+                c => client.SendAsync<HvChannelView>(HttpMethod.Post, $"/api/hv/channels/{Uri.EscapeDataString(name)}/on?wait={(wait ? "true" : "false")}", null, c), ct).ConfigureAwait(false);
         }));
         hv.Subcommands.Add(on);
 
         var offArg = new Argument<string>("channel") { Description = "Channel name from the setup" };
-        var off = new Command("off", "Switch a channel off (following its power-down mode) and wait until it is Off") { offArg };
-        off.SetAction((parse, ct) => RunAsync(parse, log, ct, async (hw, _) =>
+        var off = new Command("off", "Switch a channel off (following its power-down mode) and wait until it is Off; shifter") { offArg, noWait };
+        off.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, client =>
         {
-            var channel = hw.System.Channel(parse.GetValue(offArg)!);
-            await hw.System.PollOnceAsync(ct).ConfigureAwait(false);
-            var isOff = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            void OnState(HvChannelState from, HvChannelState to)
-            {
-                if (to == HvChannelState.Off) isOff.TrySetResult();
-            }
-
-            channel.StateChanged += OnState;
-            await channel.SwitchOffAsync(ct).ConfigureAwait(false);
-            using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var polling = hw.System.RunAsync(poll.Token);
-            if (channel.State != HvChannelState.Off)
-                await isOff.Task.WaitAsync(ct).ConfigureAwait(false);
-            channel.StateChanged -= OnState;
-            await poll.CancelAsync().ConfigureAwait(false);
-            await IgnoreCancellation(polling).ConfigureAwait(false);
-            AnsiConsole.Write(StatusTable([channel.Snapshot()]));
-            return 0;
+            string name = parse.GetValue(offArg)!;
+            bool wait = !parse.GetValue(noWait);
+            return CommandWithProgressAsync(client, name, 0, wait,
+                c => client.SendAsync<HvChannelView>(HttpMethod.Post, $"/api/hv/channels/{Uri.EscapeDataString(name)}/off?wait={(wait ? "true" : "false")}", null, c), ct);
         }));
         hv.Subcommands.Add(off);
         return hv;
     }
 
-    /// <summary>Builds the HV side of the setup, runs <paramref name="body"/>, turns refusals into clear messages.</summary>
-    internal static async Task<int> RunAsync(ParseResult parse, ILogger log, CancellationToken ct, Func<HvHardware, TimeProvider, Task<int>> body)
+    /// <summary>Every channel disconnected or never read means the status says nothing about the detector.</summary>
+    internal static int StatusExit(IReadOnlyList<HvChannelView> channels)
+    {
+        if (channels.Count > 0 && channels.All(c => c.State is "Disconnected" or "Unknown"))
+        {
+            AnsiConsole.MarkupLine("[red]No HV board answers:[/] every channel is Disconnected or not read yet.");
+            return ExitCodes.Failed;
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Sends a command and, while the service waits for the readbacks, shows the channel's progress. Ctrl-C stops the
+    /// waiting, not the ramp: the command says in which state it leaves the channel.
+    /// </summary>
+    private static async Task<int> CommandWithProgressAsync(ServiceClient client, string name, double target, bool wait,
+        Func<CancellationToken, Task<HvChannelView>> send, CancellationToken ct)
+    {
+        if (!wait)
+        {
+            var sent = await send(ct).ConfigureAwait(false);
+            AnsiConsole.Write(StatusTable([sent]));
+            return ExitCodes.Ok;
+        }
+
+        var start = await client.GetAsync<HvChannelView>($"/api/hv/channels/{Uri.EscapeDataString(name)}", ct).ConfigureAwait(false);
+        double from = start.VMon ?? 0;
+        HvChannelView? done = null;
+        try
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+                .StartAsync(async progress =>
+                {
+                    var bar = progress.AddTask(Label(name, from, target), maxValue: 1.0);
+                    var command = send(ct);
+                    while (!command.IsCompleted)
+                    {
+                        await Task.WhenAny(command, Task.Delay(TimeSpan.FromMilliseconds(250), ct)).ConfigureAwait(false);
+                        ct.ThrowIfCancellationRequested();
+                        var now = await client.GetAsync<HvChannelView>($"/api/hv/channels/{Uri.EscapeDataString(name)}", ct).ConfigureAwait(false);
+                        double span = Math.Abs(target - from);
+                        bar.Value = span < 1e-9 ? 1.0 : Math.Clamp(1.0 - (Math.Abs(target - (now.VMon ?? 0)) / span), 0, 1);
+                        bar.Description = Label(name, now.VMon ?? 0, target);
+                    }
+
+                    done = await command.ConfigureAwait(false);
+                    bar.Value = 1.0;
+                    bar.Description = Label(name, done.VMon ?? target, target);
+                }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            await SayWhereLeftAsync(client, name, target).ConfigureAwait(false);
+            return ExitCodes.Interrupted;
+        }
+
+        AnsiConsole.Write(StatusTable([done!]));
+        return ExitCodes.Ok;
+    }
+
+    private static async Task SayWhereLeftAsync(ServiceClient client, string name, double target)
     {
         try
         {
-            var setup = CommonOptions.LoadSetup(parse);
-            var clock = CommonOptions.Clock(parse, setup);
-            await using var hw = HvHardware.Build(setup, clock, log);
-            return await body(hw, clock).ConfigureAwait(false);
+            using var brief = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var now = await client.GetAsync<HvChannelView>($"/api/hv/channels/{Uri.EscapeDataString(name)}", brief.Token).ConfigureAwait(false);
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"[yellow]Interrupted:[/] {Markup.Escape(name)} left {now.State} at VMON {now.VMon ?? 0:0.0} V, VSET {now.VSet ?? 0:0.0} V (target {target:0.0} V); the board carries on with what it was sent. `na64hw hv off {Markup.Escape(name)}` stops it."));
         }
-        catch (Exception e) when (e is SetpointOutOfRangeException or HvCommandRefusedException or HvRampFailedException
-                                     or DeviceException or Setup.SetupException or KeyNotFoundException or ArgumentException)
+        catch (Exception e) when (e is ServiceUnreachableException or ServiceRefusedException or OperationCanceledException or HttpRequestException)
         {
-            AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
-            log.Information("Command refused: {Reason}", e.Message);
-            return 2;
+            AnsiConsole.MarkupLine($"[yellow]Interrupted:[/] state of {Markup.Escape(name)} unknown ({Markup.Escape(e.Message)}); the board carries on with what it was sent.");
         }
     }
 
-    /// <summary>Ramps channels with a progress bar per channel, polling as the controllers need.</summary>
-    internal static async Task<int> RampWithProgressAsync(HvHardware hw, IReadOnlyList<(HvChannelController Channel, double Volts)> targets, CancellationToken ct)
+    private static async Task<int> WatchAsync(ServiceClient client, List<HvChannelView> channels, CancellationToken ct)
     {
-        await hw.System.PollOnceAsync(ct).ConfigureAwait(false);
-        using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var polling = hw.System.RunAsync(poll.Token);
-        var failures = new List<string>();
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
-            .StartAsync(async progressContext =>
+        var byName = channels.ToDictionary(c => c.Channel, StringComparer.Ordinal);
+        var order = channels.Select(c => c.Channel).ToList();
+        try
+        {
+            await AnsiConsole.Live(StatusTable(channels)).StartAsync(async live =>
             {
-                var ramps = targets.Select(async t =>
+                await foreach (var (kind, data) in client.LiveAsync(ct).ConfigureAwait(false))
                 {
-                    var startVolts = t.Channel.Snapshot().Readback?.VMon ?? 0;
-                    var task = progressContext.AddTask(Label(t.Channel.Name, startVolts, t.Volts), maxValue: 1.0);
-                    var progress = new Progress<HvRampProgress>(p =>
-                    {
-                        double span = Math.Abs(t.Volts - startVolts);
-                        task.Value = span < 1e-9 ? 1.0 : Math.Clamp(1.0 - Math.Abs(t.Volts - p.VMon) / span, 0, 1);
-                        task.Description = Label(t.Channel.Name, p.VMon, t.Volts);
-                    });
-                    try
-                    {
-                        await t.Channel.RampAsync(t.Volts, progress, ct).ConfigureAwait(false);
-                        task.Value = 1.0;
-                        task.Description = Label(t.Channel.Name, t.Channel.Snapshot().Readback?.VMon ?? t.Volts, t.Volts);
-                    }
-                    catch (Exception e) when (e is HvRampFailedException or HvCommandRefusedException or DeviceException)
-                    {
-                        lock (failures)
-                            failures.Add($"{t.Channel.Name}: {e.Message}");
-                        task.StopTask();
-                    }
-                });
-                await Task.WhenAll(ramps).ConfigureAwait(false);
+                    if (kind != "readback")
+                        continue;
+                    var view = data.Deserialize<HvChannelView>(ServiceClient.Json);
+                    if (view is null || !byName.ContainsKey(view.Channel))
+                        continue;
+                    byName[view.Channel] = view;
+                    live.UpdateTarget(StatusTable(order.Select(n => byName[n]).ToList()));
+                }
             }).ConfigureAwait(false);
-        await poll.CancelAsync().ConfigureAwait(false);
-        await IgnoreCancellation(polling).ConfigureAwait(false);
-        AnsiConsole.Write(StatusTable(targets.Select(t => t.Channel.Snapshot()).ToList()));
-        foreach (var f in failures)
-            AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(f)}");
-        return failures.Count == 0 ? 0 : 2;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Ctrl-C is how a watch ends.
+            return ExitCodes.Ok;
+        }
+
+        AnsiConsole.MarkupLine("[red]The service closed the live stream.[/]");
+        return ExitCodes.Failed;
     }
 
     private static string Label(string channel, double vmon, double target) =>
         string.Create(CultureInfo.InvariantCulture, $"{channel,-12} {vmon,7:0.0} -> {target:0.0} V");
 
-    internal static async Task IgnoreCancellation(Task task)
-    {
-        try
-        {
-            await task.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Polling stops by cancellation when the command is done.
-        }
-    }
-
-    public static Table StatusTable(IReadOnlyList<HvChannelSnapshot> channels)
+    public static Table StatusTable(IReadOnlyList<HvChannelView> channels)
     {
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("Channel").AddColumn("Board").AddColumn("State")
@@ -161,22 +184,19 @@ internal static class HvCommands
             .AddColumn("Flags");
         foreach (var c in channels)
         {
-            var r = c.Readback;
             string color = c.State switch
             {
-                HvChannelState.On => "green",
-                HvChannelState.RampingUp or HvChannelState.RampingDown or HvChannelState.RecoveryStepDown
-                    or HvChannelState.RecoveryHold or HvChannelState.RecoveryToNominal => "yellow",
-                HvChannelState.Tripped or HvChannelState.Interlocked or HvChannelState.Killed
-                    or HvChannelState.Disconnected or HvChannelState.OutOfTolerance => "red",
+                "On" => "green",
+                "RampingUp" or "RampingDown" or "RecoveryStepDown" or "RecoveryHold" or "RecoveryToNominal" => "yellow",
+                "Tripped" or "Interlocked" or "Killed" or "Disconnected" or "OutOfTolerance" => "red",
                 _ => "grey",
             };
-            string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "-";
+            static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "-";
             table.AddRow(
                 Markup.Escape(c.Channel),
-                Markup.Escape(c.Board.Replace("sim ", "", StringComparison.Ordinal)),
+                Markup.Escape(c.Board),
                 $"[{color}]{c.State}[/]",
-                F(r?.VSet, "0.0"), F(r?.VMon, "0.0"), F(r?.ISet, "0.00"), F(r?.IMon, "0.000"),
+                F(c.VSet, "0.0"), F(c.VMon, "0.0"), F(c.ISet, "0.00"), F(c.IMon, "0.000"),
                 Markup.Escape(c.Flags));
         }
 

@@ -59,6 +59,18 @@ internal static class SimCommands
             return 0;
         });
         sim.Subcommands.Add(caen);
+
+        var target = new Argument<string>("target") { Description = "A channel of the running service's setup, e.g. MM1.strips" };
+        var fault = new Argument<string>("fault") { Description = "One of: " + string.Join(", ", Service.FaultInjector.HvFaults.Keys) };
+        var inject = new Command("inject", "Inject a named fault into a simulated device of the running service (refused for real devices); expert") { target, fault };
+        inject.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, async client =>
+        {
+            var done = await client.SendAsync<string>(HttpMethod.Post, "/api/sim/inject",
+                new Service.InjectRequest(parse.GetValue(target)!, parse.GetValue(fault)!), ct).ConfigureAwait(false);
+            Console.WriteLine(done);
+            return ExitCodes.Ok;
+        }));
+        sim.Subcommands.Add(inject);
         return sim;
     }
 

@@ -1,0 +1,25 @@
+using System.CommandLine;
+using Serilog;
+
+namespace NA64.SlowControl.Cli;
+
+/// <summary>The <c>na64hw</c> command tree (built here so that tests run the very commands an operator types).</summary>
+public static class Na64hwCli
+{
+    public static RootCommand Build(ILogger log)
+    {
+        var root = new RootCommand("NA64.Hw: power, configure and read out the NA64 detector (real devices or simulators)");
+        root.Options.Add(CommonOptions.Setup);
+        root.Options.Add(CommonOptions.Speed);
+        root.Options.Add(new Option<bool>("--verbose") { Description = "Log debug events to the console too", Recursive = true });
+        root.Options.Add(ServiceClient.Server);
+        root.Options.Add(ServiceClient.Token);
+        root.Subcommands.Add(ServeCommand.Build(log));
+        root.Subcommands.Add(DemoCommand.Build(log));
+        root.Subcommands.Add(HvCommands.Build());
+        root.Subcommands.Add(ReadoutCommands.Build());
+        root.Subcommands.Add(RunsCommands.Build());
+        root.Subcommands.Add(SimCommands.Build(log));
+        return root;
+    }
+}

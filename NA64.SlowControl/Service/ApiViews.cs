@@ -1,0 +1,55 @@
+using NA64.SlowControl.Hv;
+
+namespace NA64.SlowControl.Service;
+
+/// <summary>One HV channel as the API shows it (readback values are null before the first readback).</summary>
+public sealed record HvChannelView(
+    string Channel,
+    string Board,
+    int Index,
+    string State,
+    double NominalVolts,
+    double TargetVolts,
+    double? VSet,
+    double? VMon,
+    double? ISet,
+    double? IMon,
+    string Flags,
+    DateTimeOffset? ReadbackTime,
+    int RecoveriesLastHour);
+
+/// <summary>An alarm as the API shows it.</summary>
+public sealed record AlarmView(DateTimeOffset Time, string Channel, string Severity, string Kind, string Message);
+
+/// <summary>Body of <c>POST /api/hv/channels/{name}/on</c>: volts default to the channel's present target.</summary>
+public sealed record SwitchOnRequest(double? Volts, bool Wait = false);
+
+/// <summary>Body of <c>PUT /api/hv/channels/{name}/setpoint</c> (expert): VSET and optionally RUP, then on.</summary>
+public sealed record SetpointRequest(double Volts, double? RampUpVoltsPerSecond = null, bool Wait = false);
+
+/// <summary>Body of <c>POST /api/sim/inject</c>: a named fault on a simulated channel, board or readout module.</summary>
+public sealed record InjectRequest(string Target, string Fault);
+
+/// <summary>What the service is and runs (<c>GET /api/status</c>).</summary>
+public sealed record ServiceStatusView(
+    string Setup,
+    bool Simulated,
+    double SimulationSpeed,
+    string DataDirectory,
+    int HvChannels,
+    int HvBoards,
+    int ConnectedBoards,
+    IReadOnlyList<BoardView> Boards,
+    int LiveSubscribers,
+    long LiveDropped);
+
+public sealed record BoardView(string Name, long Cycles, long FailedCycles, string? LastError);
+
+internal static class ApiViews
+{
+    public static HvChannelView Channel(HvChannelSnapshot s) => new(
+        s.Channel, s.Board, s.Index, s.State.ToString(), s.NominalVolts, s.TargetVolts,
+        s.Readback?.VSet, s.Readback?.VMon, s.Readback?.ISet, s.Readback?.IMon, s.Flags, s.ReadbackTime, s.RecoveriesLastHour);
+
+    public static AlarmView Alarm(Alarm a) => new(a.Time, a.Channel, a.Severity.ToString(), a.Kind.ToString(), a.Message);
+}
