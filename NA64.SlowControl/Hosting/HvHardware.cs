@@ -65,6 +65,9 @@ public sealed class HvHardware : IAsyncDisposable
 
     public HvSystem System { get; }
 
+    /// <summary>One transport per port of the setup (boards of one RS-485 chain share theirs), for their counters.</summary>
+    public IReadOnlyList<LineTransport> Transports => _transports;
+
     /// <summary>Boards by device name from the setup file.</summary>
     public IReadOnlyDictionary<string, CaenN1470Board> Boards => _boards;
 

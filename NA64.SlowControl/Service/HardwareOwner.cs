@@ -74,9 +74,7 @@ public sealed class HardwareOwner : IHostedService, IAsyncDisposable
         {
             do
             {
-                await poller.PollOnceAsync(ct).ConfigureAwait(false);
-                foreach (var c in poller.Channels)
-                    _feed.Publish("readback", ApiViews.Channel(c.Snapshot()));
+                await PollAndPublishAsync(poller, ct).ConfigureAwait(false);
             }
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
         }
@@ -91,6 +89,15 @@ public sealed class HardwareOwner : IHostedService, IAsyncDisposable
             OnAlarm(new Alarm(_context.Time.GetUtcNow(), poller.Board.Name, AlarmSeverity.Invalid, HvAlarmKind.Disconnected,
                 $"poll loop of board {poller.Board.Name} stopped: {e.Message}"));
         }
+    }
+
+    /// <summary>One poll cycle of a board, then its channels on the live stream (what the loop does each period).</summary>
+    public async Task PollAndPublishAsync(HvBoardPoller poller, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(poller);
+        await poller.PollOnceAsync(ct).ConfigureAwait(false);
+        foreach (var c in poller.Channels)
+            _feed.Publish("readback", ApiViews.Channel(c.Snapshot()));
     }
 
     private void OnAlarm(Alarm alarm)

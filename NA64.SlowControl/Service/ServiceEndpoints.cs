@@ -23,6 +23,9 @@ internal static class ServiceEndpoints
             })
             .WithTags("Service").WithName("GetStatus").WithSummary("What the service runs: setup, boards and their poll counters");
 
+        api.MapGet("/health", () => TypedResults.Text("ok"))
+            .WithTags("Service").WithName("Health").WithSummary("200 'ok' while the service runs (for monitors and scripts)");
+
         api.MapGet("/live", (LiveFeed feed, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken ct) =>
                 TypedResults.ServerSentEvents(Stream(feed, json.Value.SerializerOptions, ct)))
             .WithTags("Service").WithName("Live")

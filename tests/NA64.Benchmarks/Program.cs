@@ -10,6 +10,7 @@ Type[] benchmarks =
     typeof(KernelBenchmarks),
     typeof(HvPollBenchmark),
     typeof(EndToEndBenchmarks),
+    typeof(ServiceBenchmark),
 ];
 
 if (args.Contains("--quick"))

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Http.Json;
+using NA64.SlowControl.Service;
+
+namespace NA64.Integration.Tests.Service;
+
+/// <summary>The service owns a CAEN board over TCP; the CLI commands are its clients. What reaches the board is checked on the wire.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceHvTests
+{
+    [Fact]
+    public async Task Connecting_and_three_status_calls_send_no_SET_to_the_board()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            var (exit, output) = await rig.CliAsync("hv", "status");
+            Assert.Equal(0, exit);
+            Assert.Contains(ServiceRig.Strips, output, StringComparison.Ordinal);
+            await rig.NextPollAsync();
+        }
+
+        Assert.Empty(rig.Sets);
+        Assert.Contains(rig.Device.Requests, r => r.Contains("CMD:MON", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Hv_set_with_a_ramp_sends_that_RUP_and_no_SET_to_another_channel_and_the_next_client_sees_the_VSET()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        var (exit, output) = await rig.CliAsync("hv", "set", ServiceRig.Strips, "--volts", "300", "--ramp", "7", "--no-wait");
+        Assert.True(exit == 0, output);
+
+        var sets = rig.Sets;
+        Assert.Contains(sets, s => s.Contains("CH:0,PAR:RUP,VAL:7", StringComparison.Ordinal));
+        Assert.DoesNotContain(sets, s => s.Contains("PAR:RUP,VAL:50", StringComparison.Ordinal));
+        Assert.All(sets, s => Assert.Contains("CH:0,", s, StringComparison.Ordinal));
+
+        await rig.NextPollAsync();
+        using var other = new HttpClient { BaseAddress = rig.Address };
+        var seen = await other.GetFromJsonAsync<HvChannelView>($"/api/hv/channels/{ServiceRig.Strips}", ServiceClientJson.Options);
+        Assert.Equal(300, seen!.VSet);
+    }
+
+    [Fact]
+    public async Task A_refused_setpoint_sends_nothing_and_says_field_value_and_limit()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        var (exit, output) = await rig.CliAsync("hv", "set", ServiceRig.Strips, "--volts", "601", "--no-wait");
+        Assert.Equal(2, exit);
+        Assert.Contains("601", output, StringComparison.Ordinal);
+        Assert.Contains("600", output, StringComparison.Ordinal);
+        Assert.Empty(rig.Sets);
+    }
+
+    [Fact]
+    public async Task An_unknown_channel_is_a_404_problem_listing_the_known_ones()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        using var http = new HttpClient { BaseAddress = rig.Address };
+        var response = await http.GetAsync(new Uri("/api/hv/channels/NOPE", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains(ServiceRig.Strips, body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_command_with_no_service_says_so_in_one_line_and_exits_3()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        var root = SlowControl.Cli.Na64hwCli.Build(Serilog.Core.Logger.None);
+        var output = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(output);
+        try
+        {
+            // A port nobody listens on: the loopback refuses at once.
+            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            int exit = await root.Parse(["hv", "status", "--server", $"http://127.0.0.1:{port}"]).InvokeAsync();
+            Assert.Equal(3, exit);
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        string text = output.ToString().Trim();
+        Assert.Single(text.Split('\n'));
+        Assert.Contains("na64hw serve", text, StringComparison.Ordinal);
+    }
+}
+
+internal static class ServiceClientJson
+{
+    public static System.Text.Json.JsonSerializerOptions Options { get; } = new(System.Text.Json.JsonSerializerDefaults.Web);
+}
