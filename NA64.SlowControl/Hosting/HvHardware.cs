@@ -1,7 +1,8 @@
 using NA64.Hardware.Hv;
-using NA64.Hardware.Hv.CaenN1470;
 using NA64.Hardware.Transport;
+using NA64.SlowControl.Devices;
 using NA64.SlowControl.Hv;
+using NA64.SlowControl.Hv.CaenN1470;
 using NA64.SlowControl.Setup;
 using NA64.Simulators.Hv.CaenN1470;
 using NA64.Simulators.Serving;
@@ -10,44 +11,45 @@ using Serilog;
 namespace NA64.SlowControl.Hosting;
 
 /// <summary>
-/// The HV side of one installation, built from its setup file: one <see cref="LineTransport"/> per port
-/// (boards on one RS-485 chain share it), the CAEN driver per board and the controllers on top. A port
-/// whose transport is <c>sim</c> (or <c>sim:NAME</c>) ends in a simulated chain served in-process: the
-/// driver code is the same one that runs on the real line.
+/// The HV side of one installation, built from its setup file through the kinds' registrations: one
+/// <see cref="LineTransport"/> per port (boards on one RS-485 chain share it), each device's driver and the controllers
+/// on top. A port whose transport is <c>sim</c> (or <c>sim:NAME</c>) ends in the kind's simulator served in-process:
+/// the driver code is the same one that runs on the real line.
 /// </summary>
 public sealed class HvHardware : IAsyncDisposable
 {
     private readonly List<LineTransport> _transports = [];
     private readonly Dictionary<string, SimulatedHvLine> _simulated = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, CaenN1470Board> _boards = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IHvBoard> _boards = new(StringComparer.Ordinal);
 
     private HvHardware(SetupFile setup, TimeProvider time, TimeProvider transportTime, ILogger log)
     {
-        var transportsByPort = new Dictionary<string, LineTransport>(StringComparer.Ordinal);
-        foreach (var device in setup.Devices.Where(d => d.Kind.IsHighVoltage))
+        foreach (var port in setup.Devices.Where(d => d.Kind.IsHighVoltage).GroupBy(d => d.Transport, StringComparer.Ordinal))
         {
-            if (!transportsByPort.TryGetValue(device.Transport, out var transport))
-            {
-                IStreamEndpoint endpoint;
-                if (IsSimulated(device.Transport))
-                {
-                    var line = new SimulatedHvLine(device.Transport, time, log);
-                    _simulated.Add(device.Transport, line);
-                    endpoint = line.Endpoint;
-                }
-                else
-                {
-                    endpoint = EndpointAddress.Parse(device.Transport).CreateEndpoint();
-                }
+            var devices = port.ToList();
+            var kinds = devices.Select(d => d.Kind.Name).Distinct(StringComparer.Ordinal).ToList();
+            if (kinds.Count > 1)
+                throw new SetupException(setup.SourceName, [new SetupError(setup.SourceName, devices[1].Line, 1, "transport", port.Key,
+                    $"devices of different kinds ({string.Join(", ", kinds)}) cannot share one port")]);
+            var kind = DeviceKinds.FindHv(kinds[0])
+                ?? throw new InvalidOperationException($"device kind {kinds[0]} has no registration in DeviceKinds");
 
-                transport = new LineTransport(endpoint, LineFraming.CrLf, transportTime, log);
-                transportsByPort.Add(device.Transport, transport);
-                _transports.Add(transport);
+            IStreamEndpoint endpoint;
+            if (IsSimulated(port.Key))
+            {
+                var line = new SimulatedHvLine(port.Key, kind.CreateSimulator(devices, time, log), time, log);
+                _simulated.Add(port.Key, line);
+                endpoint = line.Endpoint;
+            }
+            else
+            {
+                endpoint = EndpointAddress.Parse(port.Key).CreateEndpoint();
             }
 
-            if (_simulated.TryGetValue(device.Transport, out var sim))
-                sim.AddBoard(device);
-            _boards.Add(device.Name, new CaenN1470Board(transport, device.Address, device.ChannelLimits(), time: time, log: log));
+            var transport = new LineTransport(endpoint, kind.Framing, transportTime, log);
+            _transports.Add(transport);
+            foreach (var device in devices)
+                _boards.Add(device.Name, kind.CreateDriver(device, transport, time, log));
         }
 
         System = new HvSystem(setup, d => _boards[d.Name], time, log);
@@ -68,17 +70,17 @@ public sealed class HvHardware : IAsyncDisposable
     /// <summary>One transport per port of the setup (boards of one RS-485 chain share theirs), for their counters.</summary>
     public IReadOnlyList<LineTransport> Transports => _transports;
 
-    /// <summary>Boards by device name from the setup file.</summary>
-    public IReadOnlyDictionary<string, CaenN1470Board> Boards => _boards;
+    /// <summary>Drivers by device name from the setup file.</summary>
+    public IReadOnlyDictionary<string, IHvBoard> Boards => _boards;
 
-    /// <summary>Simulated RS-485 chains by transport string (for the fault-injection backdoor).</summary>
+    /// <summary>Simulated ports by transport string (for the fault-injection backdoor).</summary>
     public IReadOnlyDictionary<string, SimulatedHvLine> SimulatedLines => _simulated;
 
-    /// <summary>The simulated board model behind a device of the setup, for fault injection.</summary>
+    /// <summary>The simulated CAEN board model behind a device of the setup (tests and the trip demo look at its physics).</summary>
     public CaenN1470BoardModel SimulatedBoard(string deviceName)
     {
         var device = System.Setup.Devices.Single(d => d.Name == deviceName);
-        return _simulated[device.Transport].Bus[device.Address].Board;
+        return CaenN1470Kind.SimulatedBoard(_simulated[device.Transport].Port, deviceName);
     }
 
     public async ValueTask DisposeAsync()
@@ -87,63 +89,36 @@ public sealed class HvHardware : IAsyncDisposable
             await t.DisposeAsync().ConfigureAwait(false);
         foreach (var line in _simulated.Values)
             await line.DisposeAsync().ConfigureAwait(false);
-        foreach (var b in _boards.Values)
+        foreach (var b in _boards.Values.OfType<IDisposable>())
             b.Dispose();
     }
 }
 
 /// <summary>
-/// One simulated RS-485 chain of CAEN boards served in-process over an in-memory duplex pipe. Each
+/// One simulated port (e.g. an RS-485 chain of CAEN boards) served in-process over an in-memory duplex pipe. Each
 /// (re)connect of the host side opens a fresh pipe and a fresh serving loop, as a real port would.
 /// </summary>
 public sealed class SimulatedHvLine : IAsyncDisposable
 {
-    private readonly List<CaenN1470Wire> _boards = [];
-    private readonly TimeProvider _time;
-    private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _sessions = [];
-    private CaenN1470Bus? _bus;
-    private LineDeviceServer? _server;
 
-    public SimulatedHvLine(string name, TimeProvider time, ILogger log)
+    public SimulatedHvLine(string name, SimulatedHvPort port, TimeProvider time, ILogger log)
     {
         Name = name;
-        _time = time;
-        _log = log;
+        Port = port;
+        Server = new LineDeviceServer(port.Device, time, log: log);
         Endpoint = new InMemoryEndpoint(Connect, name);
     }
 
     public string Name { get; }
     public InMemoryEndpoint Endpoint { get; }
-    public CaenN1470Bus Bus => _bus ??= new CaenN1470Bus(_boards);
-    public LineDeviceServer Server => _server ??= new LineDeviceServer(Bus, _time, log: _log);
 
-    internal void AddBoard(DeviceSetup device)
-    {
-        if (_bus is not null)
-            throw new InvalidOperationException($"Simulated line {Name} is already serving; boards are added while the setup is built.");
-        var loads = new CaenN1470Load[device.Kind.ChannelCount];
-        for (int i = 0; i < loads.Length; i++)
-            loads[i] = CaenN1470Load.Default;
-        foreach (var channel in device.Channels)
-            loads[channel.Index] = LoadFor(channel);
-        _boards.Add(new CaenN1470Wire(new CaenN1470BoardModel(device.Address, _time, loads: loads, log: _log), _log));
-    }
+    /// <summary>The simulated devices behind this port.</summary>
+    public SimulatedHvPort Port { get; }
 
-    /// <summary>
-    /// A plausible load per channel so the simulated currents look like NA64's (na64-setup.md §10.1):
-    /// micromegas draw nA off-spill and their resistive strips ~0.7 µA in the spill; a PMT divider draws
-    /// about half of its current limit (assumption).
-    /// </summary>
-    private static CaenN1470Load LoadFor(ChannelSetup channel)
-    {
-        if (channel.CurrentLimitMicroamps > 10)
-            return CaenN1470Load.Default with { ResistanceMegaohms = channel.NominalVolts / (0.5 * channel.CurrentLimitMicroamps) };
-        return channel.Name.EndsWith(".strips", StringComparison.OrdinalIgnoreCase)
-            ? CaenN1470Load.Default with { BeamMicroamps = 0.7 }
-            : CaenN1470Load.Default;
-    }
+    /// <summary>Serves the port; its <see cref="LineDeviceServer.Faults"/> are the line's (silence, garble, disconnect).</summary>
+    public LineDeviceServer Server { get; }
 
     private Stream Connect()
     {

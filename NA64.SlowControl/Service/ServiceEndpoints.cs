@@ -31,8 +31,8 @@ internal static class ServiceEndpoints
             .WithTags("Service").WithName("Live")
             .WithSummary("Server-sent events: readback (every channel each poll cycle), state, alarm, run, lost");
 
-        api.MapGet("/sim/faults", () => FaultInjector.HvFaults)
-            .WithTags("Simulators").WithName("ListFaults").WithSummary("Faults that can be injected into a simulated HV channel");
+        api.MapGet("/sim/faults", (FaultInjector injector) => injector.Faults())
+            .WithTags("Simulators").WithName("ListFaults").WithSummary("Faults that can be injected into the simulated devices, with what each does");
 
         api.MapPost("/sim/inject", Results<Ok<string>, ProblemHttpResult> (InjectRequest request, FaultInjector injector) =>
             {
