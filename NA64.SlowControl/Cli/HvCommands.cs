@@ -32,7 +32,11 @@ internal static class HvCommands
         {
             var channel = hw.System.Channel(parse.GetValue(channelArg)!);
             if (parse.GetValue(ramp) is { } rate)
-                await hw.Boards.Values.Single(b => b.Name == channel.BoardName).SetRampUpAsync(channel.Index, rate, ct).ConfigureAwait(false);
+            {
+                // The controller refuses commands before its first readback; the operator's RUP is then kept for the switch-on.
+                await hw.System.PollOnceAsync(ct).ConfigureAwait(false);
+                await channel.SetRampUpAsync(rate, ct).ConfigureAwait(false);
+            }
             return await RampWithProgressAsync(hw, [(channel, parse.GetValue(volts))], ct).ConfigureAwait(false);
         }));
         hv.Subcommands.Add(set);
