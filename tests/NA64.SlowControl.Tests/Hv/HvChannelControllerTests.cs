@@ -543,6 +543,42 @@ public class HvChannelControllerTests
     }
 
     [Fact]
+    public async Task Disabled_channel_refuses_switch_on_and_follows_the_switch_back_on()
+    {
+        var k = new HvTestKit();
+        await k.StartOn();
+        await k.Feed(565, 0, Disabled);
+        Assert.Equal(HvChannelState.Disabled, k.Controller.State);
+        var alarm = Assert.Single(k.Alarms);
+        Assert.Equal((HvAlarmKind.Disabled, AlarmSeverity.Major), (alarm.Kind, alarm.Severity));
+
+        var refused = await Assert.ThrowsAsync<HvCommandRefusedException>(() => k.Controller.SwitchOnAsync());
+        Assert.Contains("front-panel switch", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(k.Writes);
+
+        await k.Feed(565, 0, None);
+        Assert.Equal(HvChannelState.Off, k.Controller.State);
+    }
+
+    [Fact]
+    public async Task A_push_back_the_board_refuses_raises_SettingsRejected_and_the_channel_follows_its_readbacks()
+    {
+        var k = new HvTestKit();
+        await k.StartOff();
+        await k.Controller.SetCurrentLimitAsync(1.1);
+        await k.Controller.OnPollFailedAsync(new TransportDisconnectedException("sim"));
+        k.Hw.Setup(h => h.SetCurrentLimitAsync(1.1, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new SetpointOutOfRangeException("MM1.strips", "ISET", 1.1, 1.0, "board IMAX"));
+
+        await k.Feed(565, 0, None);
+
+        Assert.Equal(HvChannelState.Off, k.Controller.State);
+        var rejected = k.Alarms[^1];
+        Assert.Equal((HvAlarmKind.SettingsRejected, AlarmSeverity.Major), (rejected.Kind, rejected.Severity));
+        Assert.Contains("board IMAX is 1", rejected.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_command_the_readbacks_never_show_raises_an_alarm_and_fails_the_ramp()
     {
         var k = new HvTestKit();
