@@ -31,7 +31,8 @@ public sealed partial class HvChannelController
     /// <summary>
     /// What <see cref="ApplyAsync"/> would write now, from the last readback and the setup: ISET where it differs,
     /// RUP and RDW always (a poll does not read them: listed with <see cref="HvSettingDifference.OnDevice"/> null),
-    /// VSET = nominal where it differs and the channel is not on (a live voltage is moved only by an explicit ramp).
+    /// VSET = nominal where it differs and the channel is neither on (ON or RDW bit) nor switched on by a command not
+    /// yet seen: a live voltage, or the target of a ramp under way, is moved only by an explicit ramp.
     /// Reads the snapshot only: safe from any thread, writes nothing (the <c>--dry-run</c> of apply).
     /// </summary>
     public IReadOnlyList<HvSettingDifference> PlanApply() => Plan(_snapshot.Readback);
@@ -39,7 +40,7 @@ public sealed partial class HvChannelController
     private IReadOnlyList<HvSettingDifference> Plan(HvChannelReadback? readback)
     {
         var plan = new List<HvSettingDifference>(4);
-        bool on = readback is { } r && (r.Status & (HvChannelStatus.On | HvChannelStatus.RampingDown)) != 0;
+        bool on = _wantOn || (readback is { } r && (r.Status & (HvChannelStatus.On | HvChannelStatus.RampingDown)) != 0);
         if (!on && (readback is not { } rv || Math.Abs(rv.VSet - _channel.NominalVolts) > VSetTolerance))
             plan.Add(new HvSettingDifference(HvParameter.VSet, readback?.VSet, _channel.NominalVolts));
         if (readback is not { } ri || Math.Abs(ri.ISet - _channel.CurrentLimitMicroamps) > 1e-6 * Math.Max(1, _channel.CurrentLimitMicroamps))

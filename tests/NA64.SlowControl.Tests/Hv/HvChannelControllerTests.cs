@@ -491,6 +491,21 @@ public class HvChannelControllerTests
     }
 
     [Fact]
+    public async Task Apply_during_a_ramp_not_yet_seen_leaves_its_VSET_and_the_ramp_completes()
+    {
+        var k = new HvTestKit();
+        await k.Feed(500, 0, None);
+        var ramp = k.Controller.RampAsync(550);
+        k.Hw.Invocations.Clear();
+
+        await k.Controller.ApplyAsync();
+        await k.Feed(550, 550, On);
+
+        k.Hw.Verify(h => h.SetVoltageAsync(It.IsAny<double>(), It.IsAny<CancellationToken>()), Times.Never);
+        await ramp;
+    }
+
+    [Fact]
     public async Task Apply_leaves_the_VSET_of_a_channel_that_is_on()
     {
         var k = new HvTestKit();
