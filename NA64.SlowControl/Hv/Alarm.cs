@@ -23,7 +23,7 @@ public enum HvAlarmKind
     Disconnected,
     /// <summary>A SET the device acknowledged is not visible in the readbacks within the confirm time.</summary>
     CommandNotConfirmed,
-    /// <summary>The board refused the settings of the setup file (ISET, ramps, VSET) when they were pushed.</summary>
+    /// <summary>The board refused the operator's settings (ISET, ramps, VSET) pushed back after a reconnect.</summary>
     SettingsRejected,
 }
 

@@ -7,7 +7,8 @@ namespace NA64.SlowControl.Hv;
 /// <summary>
 /// Polls one board: one <see cref="IHvBoard.PollAsync"/> per cycle (one all-channel query per parameter) and hands
 /// each channel's readback to its controller. A board that stops answering makes its channels Disconnected; it is
-/// initialised again before the next poll, and the controllers push their settings back on the first readback.
+/// initialised again before the next poll (initialisation only reads: identity and ranges), and on the first
+/// readback each controller pushes back only what an operator set during this process's life.
 /// </summary>
 public sealed class HvBoardPoller
 {

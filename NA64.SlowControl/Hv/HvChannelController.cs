@@ -1,4 +1,3 @@
-using System.Globalization;
 using NA64.Hardware.Errors;
 using NA64.Hardware.Hv;
 using NA64.SlowControl.Setup;
@@ -6,7 +5,6 @@ using Serilog;
 using Stateless;
 using Stateless.Graph;
 using Stateless.Reflection;
-using Transition = Stateless.StateMachine<NA64.SlowControl.Hv.HvChannelState, NA64.SlowControl.Hv.HvChannelController.Trigger>.Transition;
 
 namespace NA64.SlowControl.Hv;
 
@@ -17,9 +15,20 @@ namespace NA64.SlowControl.Hv;
 /// (nominal - 20 V, stable for a while, then nominal) within a per-hour budget.
 /// </summary>
 /// <remarks>
-/// Thread safety: readbacks (poller) and commands (CLI, sequences) are serialised by one gate per channel.
+/// <para>
+/// First contact and every reconnect are read-only: the controller adopts what it reads (a channel found On stays On
+/// at its VSET) and writes nothing. Settings reach the device only through commands (switch-on, set, apply); after a
+/// reconnect only what an operator set during this process's life is written back (<c>.Settings.cs</c>).
+/// </para>
+/// <para>
+/// Thread safety: readbacks (poller) and commands (CLI, service) are serialised by one gate per channel.
+/// <see cref="StateChanged"/> and <see cref="AlarmRaised"/> are queued inside the gate and raised, in order, after it
+/// is released: a handler may await a command to this same channel.
+/// </para>
+/// The machine is declared in <see cref="Configure"/> below; recovery, confirmation of commands and operator
+/// settings are in the partial files of the same name.
 /// </remarks>
-public sealed class HvChannelController
+public sealed partial class HvChannelController
 {
     internal enum Trigger
     {
@@ -28,13 +37,12 @@ public sealed class HvChannelController
         SwitchOn,
         SwitchOff,
         SetVoltage,
+        SetSetting,
+        Apply,
         BeginRecovery,
     }
 
-    /// <summary>VSET readback counts as equal to a set point within this (CAEN VSET has one decimal).</summary>
-    private const double VSetResolution = 0.051;
-
-    private readonly IHvBoard _board;
+    private readonly IHvChannel _hw;
     private readonly ChannelSetup _channel;
     private readonly HvControllerSettings _settings;
     private readonly TimeProvider _time;
@@ -44,62 +52,60 @@ public sealed class HvChannelController
     private readonly StateMachine<HvChannelState, Trigger>.TriggerWithParameters<Exception> _pollFailed;
     private readonly StateMachine<HvChannelState, Trigger>.TriggerWithParameters<double> _switchOn;
     private readonly StateMachine<HvChannelState, Trigger>.TriggerWithParameters<double> _setVoltage;
+    private readonly StateMachine<HvChannelState, Trigger>.TriggerWithParameters<OperatorSetting> _setSetting;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    // What the operator asked for; pushed back after a reconnect and used as "nominal" by the recovery.
-    private double _targetVolts;
-    private bool _wantOn;
-    // Settings (ISET, ramps, VSET) must be (re)written at first contact and after every reconnect.
-    private bool _settingsToPush = true;
-    private bool _firstContact = true;
     private bool _interlockReleased;
-    private bool _recoveryActive;
-    private DateTimeOffset _stableSince;
-    private readonly Queue<DateTimeOffset> _recoveries = new();
-    // Commands sent but not yet visible in the readbacks, by parameter ("VSET", "ON").
-    private readonly Dictionary<string, Expectation> _expected = new(StringComparer.Ordinal);
-    private RampWaiter? _ramp;
     private HvChannelReadback? _last;
     private HvBoardReadback? _lastBoard;
     private DateTimeOffset? _lastTime;
+    // The command being carried out (for the refusal message) and its token; both only valid inside the gate.
+    private HvCommand _command;
     private CancellationToken _ct;
     private volatile HvChannelSnapshot _snapshot;
 
-    public HvChannelController(IHvBoard board, ChannelSetup channel, HvControllerSettings settings,
+    public HvChannelController(IHvChannel channel, ChannelSetup setup, HvControllerSettings settings,
         TimeProvider? time = null, ILogger? log = null)
     {
-        _board = board ?? throw new ArgumentNullException(nameof(board));
-        _channel = channel ?? throw new ArgumentNullException(nameof(channel));
+        _hw = channel ?? throw new ArgumentNullException(nameof(channel));
+        _channel = setup ?? throw new ArgumentNullException(nameof(setup));
         _settings = settings ?? throw new ArgumentNullException(nameof(settings));
         _time = time ?? TimeProvider.System;
-        _log = (log ?? Serilog.Core.Logger.None).ForContext<HvChannelController>().ForContext("Channel", channel.Name);
-        _targetVolts = channel.NominalVolts;
+        _log = (log ?? Serilog.Core.Logger.None).ForContext<HvChannelController>().ForContext("Channel", setup.Name);
+        _targetVolts = setup.NominalVolts;
+        _currentLimit = setup.CurrentLimitMicroamps;
+        _rampUp = setup.RampUpVoltsPerSecond;
+        _rampDown = setup.RampDownVoltsPerSecond;
 
         _machine = new StateMachine<HvChannelState, Trigger>(HvChannelState.Unknown, FiringMode.Queued);
         _readback = _machine.SetTriggerParameters<HvObservation>(Trigger.Readback);
         _pollFailed = _machine.SetTriggerParameters<Exception>(Trigger.PollFailed);
         _switchOn = _machine.SetTriggerParameters<double>(Trigger.SwitchOn);
         _setVoltage = _machine.SetTriggerParameters<double>(Trigger.SetVoltage);
+        _setSetting = _machine.SetTriggerParameters<OperatorSetting>(Trigger.SetSetting);
         Configure();
         _snapshot = MakeSnapshot();
     }
 
     public string Name => _channel.Name;
-    public string BoardName => _board.Name;
+    public string BoardName => _hw.BoardName;
     public int Index => _channel.Index;
     public ChannelSetup Setup => _channel;
     public HvChannelState State => _machine.State;
+
+    /// <summary>The VSET the channel is operated at: nominal, a VSET adopted at first contact, or the operator's.</summary>
     public double TargetVolts => _targetVolts;
 
-    /// <summary>
-    /// Raised for every alarm (also logged). Runs inside the channel's gate: a handler must not wait for a command
-    /// to this channel (queue it instead).
-    /// </summary>
+    /// <summary>Raised for every alarm (also logged), after the channel's gate is released.</summary>
     public event Action<Alarm>? AlarmRaised;
 
-    /// <summary>Raised after every state change, with (from, to); runs inside the channel's gate like <see cref="AlarmRaised"/>.</summary>
+    /// <summary>
+    /// Raised after every state change with (from, to), in order, after the channel's gate is released; the
+    /// <see cref="Snapshot"/> a handler reads may already be newer than the change it is told about.
+    /// </summary>
     public event Action<HvChannelState, HvChannelState>? StateChanged;
 
+    /// <summary>The channel as last seen: an immutable record replaced at every change, cheap to read at any rate.</summary>
     public HvChannelSnapshot Snapshot() => _snapshot;
 
     /// <summary>The machine as a UML dot graph (docs/hv-channel-states.dot is generated from it).</summary>
@@ -137,22 +143,28 @@ public sealed class HvChannelController
         var operating = States(HvChannelState.Off, HvChannelState.RampingUp, HvChannelState.On, HvChannelState.RampingDown,
             HvChannelState.OutOfTolerance);
 
+        // First contact writes nothing: what the device reports is adopted (a live channel keeps its VSET).
         _machine.Configure(HvChannelState.Unknown)
-            .PermitDynamic(_readback, o => o.State, "first readback: settings pushed, state as read back", all)
+            .OnExit(AdoptFirstReadback, "adopt VSET and ON as read, write nothing")
+            .PermitDynamic(_readback, o => o.State, "first readback: state as read back", all)
             .Permit(Trigger.PollFailed, HvChannelState.Disconnected);
 
+        // After a reconnect only what an operator set during this life is written back (before the readback is taken).
         _machine.Configure(HvChannelState.Disconnected)
             .OnEntryFrom(_pollFailed, OnDisconnected, "alarm, readbacks stale")
-            .PermitDynamic(_readback, o => o.State, "reconnected: settings pushed back, state as read back", all)
+            .PermitDynamic(_readback, o => o.State, "reconnected: operator settings pushed back, state as read back", all)
             .Ignore(Trigger.PollFailed);
 
         // Anything the device reports as interlocked, killed, disabled or tripped wins from every connected state.
+        // Settings (ISET, RUP, RDW) and apply may be written in any connected state while the board is in REMOTE.
         _machine.Configure(HvChannelState.Connected)
             .Permit(Trigger.PollFailed, HvChannelState.Disconnected)
             .PermitIf(_readback, HvChannelState.Interlocked, o => o.State == HvChannelState.Interlocked, "ILK bit or board interlock")
             .PermitIf(_readback, HvChannelState.Killed, o => o.State == HvChannelState.Killed, "KILL bit")
             .PermitIf(_readback, HvChannelState.Disabled, o => o.State == HvChannelState.Disabled, "DIS bit")
-            .PermitIf(_readback, HvChannelState.Tripped, o => o.State == HvChannelState.Tripped, "TRIP bit");
+            .PermitIf(_readback, HvChannelState.Tripped, o => o.State == HvChannelState.Tripped, "TRIP bit")
+            .InternalTransitionAsyncIf(_setSetting, BoardInRemoteFor, SendSettingAsync)
+            .InternalTransitionAsyncIf(Trigger.Apply, BoardInRemote, SendApplyAsync);
 
         // Normal operation: the state is whatever the ON/RUP/RDW bits and VMON say; commands only send bytes.
         _machine.Configure(HvChannelState.Operating)
@@ -226,8 +238,9 @@ public sealed class HvChannelController
         {
             if (t.Source == t.Destination) return;
             _log.Information("HV {Channel}: {From} -> {To} on {Trigger}", Name, t.Source, t.Destination, t.Trigger);
-            _snapshot = MakeSnapshot(); // handlers see the new state with the readback that caused it
-            StateChanged?.Invoke(t.Source, t.Destination);
+            _snapshot = MakeSnapshot();
+            var (from, to) = (t.Source, t.Destination);
+            Post(() => InvokeEach(StateChanged, h => ((Action<HvChannelState, HvChannelState>)h)(from, to), nameof(StateChanged)));
         });
         _machine.OnUnhandledTrigger((state, trigger, unmet) => throw Refusal(state, trigger, unmet));
     }
@@ -244,37 +257,23 @@ public sealed class HvChannelController
     /// <summary>In LOCAL mode (front panel) the board refuses every SET: refuse before sending.</summary>
     private bool BoardInRemote() => _lastBoard?.LocalMode != true;
 
-    private bool BoardInRemoteFor(double _) => BoardInRemote();
+    private bool BoardInRemoteFor<T>(T _) => BoardInRemote();
 
     private bool InterlockGoneAndBoardInRemote(double _) => BoardInRemote() && !InterlockStillActive();
 
     private static bool IsOperating(HvChannelState s) => s is HvChannelState.Off or HvChannelState.RampingUp
         or HvChannelState.On or HvChannelState.RampingDown or HvChannelState.OutOfTolerance;
 
-    private static bool IsOnAt(HvObservation o, double volts) =>
-        o.State == HvChannelState.On && Math.Abs(o.Readback.VSet - volts) <= VSetResolution;
+    /// <summary>A VSET readback equals a set point within half the device's VSET step (plus rounding of the reply).</summary>
+    private double VSetTolerance => (_hw.VoltageResolution / 2) + 0.001;
 
-    private double RecoveryStepVolts => Math.Max(0, _targetVolts - _settings.Recovery.StepBelowNominalVolts);
-
-    private bool StableLongEnough() => _time.GetUtcNow() - _stableSince >= _settings.Recovery.StableTime;
+    private bool IsOnAt(HvObservation o, double volts) =>
+        o.State == HvChannelState.On && Math.Abs(o.Readback.VSet - volts) <= VSetTolerance;
 
     // Only the board's interlock input (BDILK) says whether the interlock is still there. The channel's ILK bit may
     // stay latched after the input is released until ON clears it (the simulator does so; unverified on hardware),
     // so refusing ON while it is set would leave the channel off for good.
     private bool InterlockStillActive() => _lastBoard?.InterlockActive == true;
-
-    private bool RecoveryAllowed()
-    {
-        if (!_wantOn) return false;
-        PruneRecoveries();
-        return _recoveries.Count < _settings.Recovery.MaxPerHour;
-    }
-
-    private void PruneRecoveries()
-    {
-        var hourAgo = _time.GetUtcNow() - TimeSpan.FromHours(1);
-        while (_recoveries.Count > 0 && _recoveries.Peek() <= hourAgo) _recoveries.Dequeue();
-    }
 
     private Exception Refusal(HvChannelState state, Trigger trigger, ICollection<string> unmetGuards)
     {
@@ -293,7 +292,7 @@ public sealed class HvChannelController
             HvChannelState.Disabled => "channel disabled by its front-panel switch; switch it back first",
             _ => $"not allowed in state {state}",
         };
-        return new HvCommandRefusedException(Name, trigger.ToString(), reason);
+        return new HvCommandRefusedException(Name, _command, reason);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -303,6 +302,7 @@ public sealed class HvChannelController
     /// <summary>Feeds one poll cycle's readback of this channel (called by <see cref="HvBoardPoller"/>).</summary>
     public async Task OnReadbackAsync(HvChannelReadback readback, HvBoardReadback board, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(board);
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
@@ -313,7 +313,7 @@ public sealed class HvChannelController
             _lastTime = now;
             var observation = new HvObservation(readback, HvStatus.Classify(readback, board.InterlockActive, _settings.OnToleranceVolts));
 
-            if (_settingsToPush && !await PushSettingsAsync(readback, board).ConfigureAwait(false))
+            if (_pushBackPending && !await PushBackAsync(board).ConfigureAwait(false))
                 return;
             CheckExpectations(readback, now);
             await _machine.FireAsync(_readback, observation).ConfigureAwait(false);
@@ -321,8 +321,7 @@ public sealed class HvChannelController
         }
         finally
         {
-            _snapshot = MakeSnapshot();
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -338,32 +337,66 @@ public sealed class HvChannelController
         }
         finally
         {
-            _snapshot = MakeSnapshot();
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
-    /// <summary>Switches on at <paramref name="volts"/> (default: the present target, initially nominal). Returns once sent.</summary>
-    public Task SwitchOnAsync(double? volts = null, CancellationToken ct = default) =>
-        CommandAsync("SwitchOn", () => _machine.FireAsync(_switchOn, volts ?? _targetVolts), volts ?? _targetVolts, null, ct);
-
-    public Task SwitchOffAsync(CancellationToken ct = default) =>
-        CommandAsync("SwitchOff", () => _machine.FireAsync(Trigger.SwitchOff), null, null, ct);
-
-    /// <summary>Changes VSET without switching on or off.</summary>
-    public Task SetVoltageAsync(double volts, CancellationToken ct = default) =>
-        CommandAsync("SetVoltage", () => _machine.FireAsync(_setVoltage, volts), volts, null, ct);
+    // ---------------------------------------------------------------------------------------------
+    // Operator commands
+    // ---------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Switches on at <paramref name="volts"/> and completes when the readbacks show the channel On there.
-    /// Fails with <see cref="HvRampFailedException"/> on trip, interlock, kill, disable, disconnect, an unconfirmed
-    /// command or a later command that supersedes this one; with <see cref="HvCommandRefusedException"/> or the
-    /// driver's exception (e.g. <see cref="SetpointOutOfRangeException"/>) when the command is refused.
+    /// Writes this channel's ISET, RUP, RDW (the setup's, overridden by the operator's), VSET =
+    /// <paramref name="volts"/> (default: the present target, initially nominal), then ON. Returns once sent.
+    /// </summary>
+    public Task SwitchOnAsync(double? volts = null, CancellationToken ct = default)
+    {
+        double target = volts ?? _targetVolts;
+        CheckVoltage(target);
+        return CommandAsync(HvCommand.SwitchOn, () => _machine.FireAsync(_switchOn, target), target, null, ct);
+    }
+
+    public Task SwitchOffAsync(CancellationToken ct = default) =>
+        CommandAsync(HvCommand.SwitchOff, () => _machine.FireAsync(Trigger.SwitchOff), null, null, ct);
+
+    /// <summary>Changes VSET without switching on or off; remembered as the operator's VSET.</summary>
+    public Task SetVoltageAsync(double volts, CancellationToken ct = default)
+    {
+        CheckVoltage(volts);
+        return CommandAsync(HvCommand.SetVoltage, () => _machine.FireAsync(_setVoltage, volts), volts, null, ct);
+    }
+
+    /// <summary>Writes ISET now and uses it for later switch-ons until changed (checked against maxMicroamps first).</summary>
+    public Task SetCurrentLimitAsync(double microamps, CancellationToken ct = default) =>
+        SetSettingAsync(HvCommand.SetCurrentLimit, new OperatorSetting(HvParameter.ISet, microamps), ct);
+
+    /// <summary>Writes RUP now and uses it for later switch-ons until changed (checked against maxRampVoltsPerSecond first).</summary>
+    public Task SetRampUpAsync(double voltsPerSecond, CancellationToken ct = default) =>
+        SetSettingAsync(HvCommand.SetRampUp, new OperatorSetting(HvParameter.RampUp, voltsPerSecond), ct);
+
+    /// <summary>Writes RDW now and uses it for later switch-ons until changed (checked against maxRampVoltsPerSecond first).</summary>
+    public Task SetRampDownAsync(double voltsPerSecond, CancellationToken ct = default) =>
+        SetSettingAsync(HvCommand.SetRampDown, new OperatorSetting(HvParameter.RampDown, voltsPerSecond), ct);
+
+    /// <summary>
+    /// Writes the setup's settings to this channel on purpose: every entry of <see cref="PlanApply"/> (ISET, RUP,
+    /// RDW, and VSET = nominal only while the channel is not on). Operator overrides are replaced by the setup's values.
+    /// </summary>
+    public Task ApplyAsync(CancellationToken ct = default) =>
+        CommandAsync(HvCommand.Apply, () => _machine.FireAsync(Trigger.Apply), null, null, ct);
+
+    /// <summary>
+    /// Switches on at <paramref name="volts"/> (as <see cref="SwitchOnAsync"/>) and completes when the readbacks show
+    /// the channel On there. Fails with <see cref="HvRampFailedException"/> on trip, interlock, kill, disable,
+    /// disconnect, an unconfirmed command or a later command that supersedes this one; with
+    /// <see cref="HvCommandRefusedException"/> or the driver's exception (e.g. <see cref="SetpointOutOfRangeException"/>)
+    /// when the command is refused.
     /// </summary>
     public async Task RampAsync(double volts, IProgress<HvRampProgress>? progress = null, CancellationToken ct = default)
     {
+        CheckVoltage(volts);
         var waiter = new RampWaiter(volts, progress);
-        await CommandAsync("SwitchOn", () => _machine.FireAsync(_switchOn, volts), volts, waiter, ct).ConfigureAwait(false);
+        await CommandAsync(HvCommand.SwitchOn, () => _machine.FireAsync(_switchOn, volts), volts, waiter, ct).ConfigureAwait(false);
         // Cancelling stops the waiting, not the ramp: the channel keeps going to the VSET already sent.
         using (ct.Register(() =>
                {
@@ -373,301 +406,103 @@ public sealed class HvChannelController
             await waiter.Completion.Task.ConfigureAwait(false);
     }
 
-    private async Task CommandAsync(string command, Func<Task> fire, double? volts, RampWaiter? waiter, CancellationToken ct)
+    private Task SetSettingAsync(HvCommand command, OperatorSetting setting, CancellationToken ct)
+    {
+        CheckLimit(setting.Parameter, setting.Value);
+        return CommandAsync(command, () => _machine.FireAsync(_setSetting, setting), null, null, ct);
+    }
+
+    private async Task CommandAsync(HvCommand command, Func<Task> fire, double? volts, RampWaiter? waiter, CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             _ct = ct;
+            _command = command;
             await fire().ConfigureAwait(false);
-            // The command is on the wire: an older ramp towards something else can no longer complete as asked.
-            if (_ramp is { } old && (waiter is not null || volts is null || Math.Abs(volts.Value - old.Target) > VSetResolution || command == "SwitchOff"))
-                FailRamp($"superseded by {command}{(volts is { } v ? string.Create(CultureInfo.InvariantCulture, $" {v:0.0} V") : "")}");
-            if (waiter is not null) _ramp = waiter;
+            SupersedeRamp(command, volts, waiter);
         }
         finally
         {
-            _snapshot = MakeSnapshot();
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
     // ---------------------------------------------------------------------------------------------
-    // Actions (run inside the gate)
+    // Events: queued inside the gate, raised after it
     // ---------------------------------------------------------------------------------------------
 
-    private Task SendVoltageAsync(double volts, Transition _) => WriteVoltageAsync(volts);
+    private readonly Queue<Action> _events = new();
+    private bool _dispatching;
 
-    private Task SendSwitchOnAsync(double volts, Transition _) => WriteOnAsync(volts);
-
-    private Task SendSwitchOffAsync(Transition _) => WriteOffAsync();
-
-    private Task AbandonRecoveryAndSwitchOnAsync(double volts, Transition _) => TakeOverAsync(() => WriteOnAsync(volts));
-
-    private Task AbandonRecoveryAndSwitchOffAsync(Transition _) => TakeOverAsync(WriteOffAsync);
-
-    private Task AbandonRecoveryAndSetVoltageAsync(double volts, Transition _) => TakeOverAsync(() => WriteVoltageAsync(volts));
-
-    private async Task WriteVoltageAsync(double volts)
+    private void Post(Action raise)
     {
-        await _board.SetVoltageAsync(Index, volts, _ct).ConfigureAwait(false);
-        _log.Information("HV {Channel}: VSET {Volts} V sent", Name, volts);
-        _targetVolts = volts;
-        Expect("VSET", string.Create(CultureInfo.InvariantCulture, $"VSET = {volts:0.0} V"), r => Math.Abs(r.VSet - volts) <= VSetResolution);
+        lock (_events) _events.Enqueue(raise);
     }
 
-    private async Task WriteOnAsync(double volts)
+    /// <summary>Publishes the snapshot, releases the gate, then raises the queued events.</summary>
+    private void ReleaseGate()
     {
-        await WriteVoltageAsync(volts).ConfigureAwait(false);
-        await _board.SwitchOnAsync(Index, _ct).ConfigureAwait(false);
-        _log.Information("HV {Channel}: ON sent", Name);
-        _wantOn = true;
-        Expect("ON", "ON", r => r.Status.HasFlag(HvChannelStatus.On));
-    }
-
-    private async Task WriteOffAsync()
-    {
-        await _board.SwitchOffAsync(Index, _ct).ConfigureAwait(false);
-        _log.Information("HV {Channel}: OFF sent", Name);
-        _wantOn = false;
-        Expect("ON", "OFF", r => !r.Status.HasFlag(HvChannelStatus.On));
-    }
-
-    private async Task TakeOverAsync(Func<Task> send)
-    {
-        await send().ConfigureAwait(false);
-        _log.Warning("HV {Channel}: operator command during recovery; recovery abandoned", Name);
-        _recoveryActive = false;
-    }
-
-    private async Task AcknowledgeInterlockAndSwitchOnAsync(double volts, Transition _)
-    {
-        await WriteOnAsync(volts).ConfigureAwait(false);
-        _interlockReleased = true;
-        _log.Information("HV {Channel}: interlock acknowledged by operator", Name);
-    }
-
-    private void OnDisconnected(Exception error)
-    {
-        _settingsToPush = true;
-        _expected.Clear();
-        FailRamp($"board {BoardName} disconnected: {error.Message}");
-        Raise(AlarmSeverity.Invalid, HvAlarmKind.Disconnected, $"board {BoardName} not answering: {error.Message}");
-    }
-
-    private async Task OnTrippedAsync()
-    {
-        _expected.Clear();
-        var imon = _last?.IMon ?? double.NaN;
-        var iset = _last?.ISet ?? double.NaN;
-        FailRamp(string.Create(CultureInfo.InvariantCulture, $"tripped at {imon:0.###} uA (ISET {iset:0.###} uA)"));
-        _log.Warning("HV {Channel} tripped at {Current} uA (ISET {CurrentLimit} uA, VMON {VMon} V)", Name, imon, iset, _last?.VMon);
-        if (_machine.CanFire(Trigger.BeginRecovery))
-        {
-            Raise(AlarmSeverity.Minor, HvAlarmKind.Tripped, string.Create(CultureInfo.InvariantCulture,
-                $"tripped at {imon:0.###} uA; automatic recovery {_recoveries.Count + 1} of {_settings.Recovery.MaxPerHour} this hour"));
-            // Queued firing mode: this returns at once and the recovery starts when this transition is complete.
-            await _machine.FireAsync(Trigger.BeginRecovery).ConfigureAwait(false);
-        }
-        else if (_wantOn)
-        {
-            Raise(AlarmSeverity.Major, HvAlarmKind.RecoveryBudgetExhausted, string.Create(CultureInfo.InvariantCulture,
-                $"tripped at {imon:0.###} uA with {_recoveries.Count} automatic recoveries in the last hour (max {_settings.Recovery.MaxPerHour}); channel stays off until an operator switches it on"));
-        }
-        else
-        {
-            Raise(AlarmSeverity.Minor, HvAlarmKind.Tripped, string.Create(CultureInfo.InvariantCulture,
-                $"tripped at {imon:0.###} uA while not wanted on; no recovery"));
-        }
-    }
-
-    private async Task StartRecoveryAsync()
-    {
-        _recoveryActive = true;
-        _recoveries.Enqueue(_time.GetUtcNow());
-        _log.Information("HV {Channel}: recovery step 1, VSET {Volts} V (nominal {Nominal} V - {Step} V)",
-            Name, RecoveryStepVolts, _targetVolts, _settings.Recovery.StepBelowNominalVolts);
-        double nominal = _targetVolts;
-        await RecoveryCommandAsync(async () =>
-        {
-            await WriteOnAsync(RecoveryStepVolts).ConfigureAwait(false);
-            _targetVolts = nominal; // the step is temporary: nominal stays what the operator asked for
-        }).ConfigureAwait(false);
-    }
-
-    private Task FinishRecoveryAsync()
-    {
-        _log.Information("HV {Channel}: recovery step 2, stable at {Step} V for {Stable}; VSET {Volts} V",
-            Name, RecoveryStepVolts, _settings.Recovery.StableTime, _targetVolts);
-        return RecoveryCommandAsync(() => WriteVoltageAsync(_targetVolts));
-    }
-
-    /// <summary>A recovery command that the board refuses ends the recovery with an alarm (the poller must go on).</summary>
-    private async Task RecoveryCommandAsync(Func<Task> send)
-    {
-        try
-        {
-            await send().ConfigureAwait(false);
-        }
-        catch (DeviceException e)
-        {
-            _recoveryActive = false;
-            _log.Error(e, "HV {Channel}: recovery command failed", Name);
-            Raise(AlarmSeverity.Major, HvAlarmKind.RecoveryFailed, $"recovery command failed: {e.Message}");
-        }
-    }
-
-    private void EndRecovery(StateMachine<HvChannelState, Trigger>.Transition t)
-    {
-        if (t.Destination is HvChannelState.RecoveryStepDown or HvChannelState.RecoveryHold or HvChannelState.RecoveryToNominal)
-            return;
-        if (t.Destination == HvChannelState.On)
-            _log.Information("HV {Channel}: recovered, On at {Volts} V", Name, _targetVolts);
-        else
-            _log.Warning("HV {Channel}: recovery ended in {State}", Name, t.Destination);
-        _recoveryActive = false;
-    }
-
-    private void OnReachedOn() => _log.Debug("HV {Channel}: On at {Volts} V", Name, _last?.VMon);
-
-    private void OnInterlocked()
-    {
-        _interlockReleased = false;
-        _recoveryActive = false;
-        _expected.Clear();
-        FailRamp("interlock");
-        Raise(AlarmSeverity.Major, HvAlarmKind.Interlocked,
-            $"interlock on board {BoardName}; channel off until an operator switches it on");
-    }
-
-    private void OnHardwareOff(HvAlarmKind kind, string what)
-    {
-        _recoveryActive = false;
-        _expected.Clear();
-        FailRamp(what);
-        Raise(AlarmSeverity.Major, kind, what);
+        _snapshot = MakeSnapshot();
+        _gate.Release();
+        DispatchEvents();
     }
 
     /// <summary>
-    /// Writes the setup's ISET and ramps and the target VSET. At first contact a channel that is already on keeps
-    /// its VSET (adopted as target) so that starting the host never moves a live voltage.
-    /// Returns false when the board stopped answering (the channel then goes Disconnected).
+    /// Raises queued events in order, one dispatcher at a time: a caller that finds another dispatching (e.g. a
+    /// handler's own command on this channel) leaves its events to it, so the order holds and nothing waits.
     /// </summary>
-    private async Task<bool> PushSettingsAsync(HvChannelReadback r, HvBoardReadback board)
+    private void DispatchEvents()
     {
-        if (_firstContact)
+        lock (_events)
         {
-            _firstContact = false;
-            _wantOn = r.Status.HasFlag(HvChannelStatus.On);
-            if (_wantOn) _targetVolts = r.VSet;
+            if (_dispatching) return;
+            _dispatching = true;
         }
-        if (board.LocalMode)
+        while (true)
         {
-            _log.Warning("HV {Channel}: board {Board} in LOCAL mode, settings not pushed yet", Name, BoardName);
-            return true;
-        }
-        try
-        {
-            await _board.SetCurrentLimitAsync(Index, _channel.CurrentLimitMicroamps, _ct).ConfigureAwait(false);
-            await _board.SetRampUpAsync(Index, _channel.RampUpVoltsPerSecond, _ct).ConfigureAwait(false);
-            await _board.SetRampDownAsync(Index, _channel.RampDownVoltsPerSecond, _ct).ConfigureAwait(false);
-            await _board.SetVoltageAsync(Index, _targetVolts, _ct).ConfigureAwait(false);
-            _log.Information("HV {Channel}: settings pushed: VSET {Volts} V, ISET {Current} uA, RUP {RampUp} V/s, RDW {RampDown} V/s",
-                Name, _targetVolts, _channel.CurrentLimitMicroamps, _channel.RampUpVoltsPerSecond, _channel.RampDownVoltsPerSecond);
-            _settingsToPush = false;
-            return true;
-        }
-        catch (DeviceException e) when (e is DeviceTimeoutException or TransportDisconnectedException)
-        {
-            _log.Warning(e, "HV {Channel}: board stopped answering while settings were pushed", Name);
-            await _machine.FireAsync(_pollFailed, e).ConfigureAwait(false);
-            return false;
-        }
-        catch (DeviceException e)
-        {
-            // Refused settings are a setup problem: report once, follow the readbacks anyway.
-            _settingsToPush = false;
-            _log.Error(e, "HV {Channel}: board refused the setup's settings", Name);
-            Raise(AlarmSeverity.Major, HvAlarmKind.SettingsRejected, $"board refused the settings of the setup: {e.Message}");
-            return true;
+            Action? next;
+            lock (_events)
+            {
+                if (!_events.TryDequeue(out next))
+                {
+                    _dispatching = false;
+                    return;
+                }
+            }
+            next();
         }
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Confirmation of commands and ramps
-    // ---------------------------------------------------------------------------------------------
-
-    private sealed record Expectation(string What, Func<HvChannelReadback, bool> Seen, DateTimeOffset Since);
-
-    private sealed class RampWaiter(double target, IProgress<HvRampProgress>? progress)
+    /// <summary>Calls every subscriber; one that throws is logged and the others still run.</summary>
+    private void InvokeEach(Delegate? handlers, Action<Delegate> call, string eventName)
     {
-        public double Target { get; } = target;
-        public IProgress<HvRampProgress>? Progress { get; } = progress;
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private void Expect(string parameter, string what, Func<HvChannelReadback, bool> seen) =>
-        _expected[parameter] = new Expectation(what, seen, _time.GetUtcNow());
-
-    private void CheckExpectations(HvChannelReadback r, DateTimeOffset now)
-    {
-        foreach (var (parameter, e) in _expected.ToList())
+        if (handlers is null) return;
+        foreach (var handler in handlers.GetInvocationList())
         {
-            if (e.Seen(r))
+            try
             {
-                _expected.Remove(parameter);
-                continue;
+                call(handler);
             }
-            if (now - e.Since < _settings.CommandConfirmTimeout) continue;
-            _expected.Remove(parameter);
-            string message = string.Create(CultureInfo.InvariantCulture,
-                $"{e.What} acknowledged but not seen in the readbacks within {_settings.CommandConfirmTimeout.TotalSeconds:0.#} s");
-            FailRamp(message);
-            if (_recoveryActive)
+            catch (Exception e)
             {
-                _recoveryActive = false;
-                Raise(AlarmSeverity.Major, HvAlarmKind.RecoveryFailed, "recovery abandoned: " + message);
-            }
-            else
-            {
-                Raise(AlarmSeverity.Minor, HvAlarmKind.CommandNotConfirmed, message);
+                // A subscriber's bug must not stop the poller, the other subscribers or the events after it.
+                _log.Error(e, "HV {Channel}: a {Event} handler failed", Name, eventName);
             }
         }
-    }
-
-    private void EvaluateRamp(HvChannelReadback r)
-    {
-        if (_ramp is not { } w) return;
-        w.Progress?.Report(new HvRampProgress(Name, State, r.VMon, w.Target));
-        if (State == HvChannelState.On && Math.Abs(r.VSet - w.Target) <= VSetResolution)
-        {
-            _ramp = null;
-            w.Completion.TrySetResult();
-        }
-        else if (State == HvChannelState.OutOfTolerance && r.Status.HasFlag(HvChannelStatus.MaxVoltage))
-        {
-            FailRamp("output held by the board's MAXV protection (hardware limit below the target)");
-        }
-    }
-
-    private void FailRamp(string reason)
-    {
-        if (_ramp is not { } w) return;
-        _ramp = null;
-        _log.Warning("HV {Channel}: ramp to {Volts} V failed: {Reason}", Name, w.Target, reason);
-        w.Completion.TrySetException(new HvRampFailedException(Name, w.Target, State, reason));
     }
 
     private void Raise(AlarmSeverity severity, HvAlarmKind kind, string message)
     {
         var alarm = new Alarm(_time.GetUtcNow(), Name, severity, kind, message);
         _log.Warning("HV alarm {Severity} {Kind} on {Channel}: {Message}", severity, kind, Name, message);
-        AlarmRaised?.Invoke(alarm);
+        Post(() => InvokeEach(AlarmRaised, h => ((Action<Alarm>)h)(alarm), nameof(AlarmRaised)));
     }
 
     private HvChannelSnapshot MakeSnapshot()
     {
         PruneRecoveries();
-        return new HvChannelSnapshot(Name, BoardName, Index, State, _channel.NominalVolts, _targetVolts, _last, _lastTime, _recoveries.Count);
+        return new HvChannelSnapshot(Name, BoardName, Index, State, _channel.NominalVolts, _targetVolts, _last, _lastTime,
+            _recoveries.Count, CurrentSettings, _operatorSet);
     }
 }

@@ -83,7 +83,12 @@ public static class HvStatus
     ];
 }
 
-/// <summary>A channel as the CLI shows it; Readback values are null until the first readback.</summary>
+/// <summary>
+/// A channel as the CLI and the service show it; Readback values are null until the first readback.
+/// <paramref name="Settings"/> are what a switch-on writes (the setup's, overridden by the operator's);
+/// <paramref name="OperatorSet"/> says which of them were written on purpose during this life (pushed back after a
+/// reconnect).
+/// </summary>
 public sealed record HvChannelSnapshot(
     string Channel,
     string Board,
@@ -93,7 +98,9 @@ public sealed record HvChannelSnapshot(
     double TargetVolts,
     HvChannelReadback? Readback,
     DateTimeOffset? ReadbackTime,
-    int RecoveriesLastHour)
+    int RecoveriesLastHour,
+    HvChannelSettings Settings,
+    HvParameter OperatorSet)
 {
     public string Flags => Readback is { } r ? HvStatus.Format(r.Status) : "";
 }
@@ -102,11 +109,11 @@ public sealed record HvChannelSnapshot(
 public readonly record struct HvRampProgress(string Channel, HvChannelState State, double VMon, double TargetVolts);
 
 /// <summary>A command the controller will not send in the channel's present state (nothing went on the wire).</summary>
-public sealed class HvCommandRefusedException(string channel, string command, string reason)
+public sealed class HvCommandRefusedException(string channel, HvCommand command, string reason)
     : InvalidOperationException($"{channel}: {command} refused: {reason}")
 {
     public string Channel { get; } = channel;
-    public string Command { get; } = command;
+    public HvCommand Command { get; } = command;
     public string Reason { get; } = reason;
 }
 

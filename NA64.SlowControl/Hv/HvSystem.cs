@@ -27,8 +27,10 @@ public sealed class HvSystem
             var controllers = new List<HvChannelController>();
             foreach (var channel in device.Channels)
             {
-                var controller = new HvChannelController(board, channel, setup.HvController, time, log);
+                var controller = new HvChannelController(board.Channel(channel.Index), channel, setup.HvController, time, log);
+                string name = channel.Name;
                 controller.AlarmRaised += a => AlarmRaised?.Invoke(a);
+                controller.StateChanged += (from, to) => ChannelStateChanged?.Invoke(name, from, to);
                 controllers.Add(controller);
                 _channels.Add(controller);
                 _byName.Add(channel.Name, controller);
@@ -41,8 +43,11 @@ public sealed class HvSystem
     public IReadOnlyList<HvChannelController> Channels => _channels;
     public IReadOnlyList<HvBoardPoller> Pollers => _pollers;
 
-    /// <summary>Every alarm of every channel.</summary>
+    /// <summary>Every alarm of every channel (raised outside the channel's gate, see <see cref="HvChannelController.AlarmRaised"/>).</summary>
     public event Action<Alarm>? AlarmRaised;
+
+    /// <summary>Every state change of every channel: (channel name, from, to), in order per channel.</summary>
+    public event Action<string, HvChannelState, HvChannelState>? ChannelStateChanged;
 
     public bool TryGetChannel(string name, [NotNullWhen(true)] out HvChannelController? channel) =>
         _byName.TryGetValue(name, out channel);

@@ -20,14 +20,11 @@ public sealed class HvOverPtyTests
         await rig.PollAsync();
         var strips = rig.StripsChannel;
         Assert.Equal(HvChannelState.Off, strips.State);
-        // First contact pushed the setup's settings over the wire.
-        Assert.Equal(5, rig.StripsModel.ISet);
-        Assert.Equal(50, rig.StripsModel.RampUp);
-        Assert.Equal(100, rig.StripsModel.RampDown);
+        Assert.Empty(SetRequests(rig)); // first contact writes nothing
 
         var ramp = strips.RampAsync(HvRig.StripsNominal);
-        // VSET and ON must be answered before fake time moves, or their reply timeouts would expire.
-        rig.WaitForExchanges(2);
+        // ISET, RUP, RDW, VSET and ON must be answered before fake time moves, or their reply timeouts would expire.
+        rig.WaitForExchanges(5);
         await rig.RunUntilAsync(() => ramp.IsCompleted, "ramp to nominal");
         await Safety.Within(ramp);
 
@@ -44,6 +41,109 @@ public sealed class HvOverPtyTests
         Assert.False(rig.Model.Channels[1].IsOn);
         Assert.Empty(rig.Alarms);
         Assert.Equal(0, rig.Transport.Counters.Timeouts);
+        // The switch-on wrote the setup's settings of this channel, and nothing to the other one.
+        Assert.Equal(5, rig.StripsModel.ISet);
+        Assert.Equal(50, rig.StripsModel.RampUp);
+        Assert.Equal(100, rig.StripsModel.RampDown);
+        Assert.Equal(
+            ["PAR:ISET,VAL:5.00", "PAR:RUP,VAL:50", "PAR:RDW,VAL:100", "PAR:VSET,VAL:500.0", "PAR:ON"],
+            SetRequests(rig).Select(r => r[(r.IndexOf("PAR:", StringComparison.Ordinal))..]));
+        Assert.All(SetRequests(rig), r => Assert.Contains(",CH:0,", r, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Polls_of_a_fresh_controller_write_no_SET()
+    {
+        await using var rig = HvRig.OverPty();
+        var (iset, rampUp, vset) = (rig.StripsModel.ISet, rig.StripsModel.RampUp, rig.StripsModel.VSet);
+
+        await rig.PollAsync();
+        for (var i = 0; i < 9; i++)
+        {
+            rig.Time.Advance(TimeSpan.FromSeconds(1));
+            await rig.PollAsync();
+        }
+
+        Assert.Empty(SetRequests(rig));
+        Assert.True(rig.Device.Requests.Count >= 10 * 8, "ten poll cycles went over the wire");
+        Assert.Equal((iset, rampUp, vset), (rig.StripsModel.ISet, rig.StripsModel.RampUp, rig.StripsModel.VSet));
+        Assert.Equal(HvChannelState.Off, rig.StripsChannel.State);
+    }
+
+    [Fact]
+    public async Task A_channel_found_on_at_start_stays_on_at_its_VSET_with_no_write()
+    {
+        await using var rig = HvRig.OverPty();
+        Assert.True(rig.StripsModel.TrySetVSet(450));
+        rig.StripsModel.SwitchOn();
+        for (var i = 0; i < 100 && rig.StripsModel.Status != CaenChannelStatus.On; i++)
+        {
+            rig.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Equal(CaenChannelStatus.On, rig.StripsModel.Status);
+
+        await rig.PollAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            rig.Time.Advance(TimeSpan.FromSeconds(1));
+            await rig.PollAsync();
+        }
+
+        Assert.Equal(HvChannelState.On, rig.StripsChannel.State);
+        Assert.Equal(450, rig.StripsChannel.TargetVolts);
+        Assert.Equal(450, rig.StripsModel.VSet);
+        Assert.True(rig.StripsModel.IsOn);
+        Assert.Empty(SetRequests(rig));
+        Assert.Equal([HvChannelState.On], rig.States.Where(s => s.Channel == HvRig.Strips).Select(s => s.State));
+    }
+
+    [Fact]
+    public async Task An_operator_ramp_rate_is_kept_for_the_switch_on_and_no_other_channel_is_written()
+    {
+        await using var rig = HvRig.OverPty();
+        await rig.PollAsync();
+
+        await Safety.Within(rig.StripsChannel.SetRampUpAsync(7));
+        Assert.Equal(7, rig.StripsModel.RampUp);
+        var ramp = rig.StripsChannel.RampAsync(HvRig.StripsNominal);
+        rig.WaitForExchanges(6);
+        await rig.RunUntilAsync(() => ramp.IsCompleted, "ramp at 7 V/s", maxCycles: 200);
+        await Safety.Within(ramp);
+
+        Assert.Equal(7, rig.StripsModel.RampUp);
+        var sets = SetRequests(rig);
+        Assert.Equal(2, sets.Count(r => r.EndsWith("PAR:RUP,VAL:7", StringComparison.Ordinal)));
+        Assert.DoesNotContain(sets, r => r.Contains("PAR:RUP,VAL:50", StringComparison.Ordinal));
+        Assert.All(sets, r => Assert.Contains(",CH:0,", r, StringComparison.Ordinal));
+        Assert.Equal(7, rig.StripsChannel.Snapshot().Settings.RampUpVoltsPerSecond);
+    }
+
+    [Fact]
+    public async Task Apply_dry_run_lists_the_differences_and_apply_writes_the_setup()
+    {
+        await using var rig = HvRig.OverPty();
+        Assert.True(rig.StripsModel.TrySetISet(8));
+        await rig.PollAsync();
+
+        var plan = rig.StripsChannel.PlanApply();
+
+        Assert.Contains(new HvSettingDifference(HvParameter.ISet, 8, 5), plan);
+        Assert.Contains(new HvSettingDifference(HvParameter.RampUp, null, 50), plan);
+        Assert.Contains(new HvSettingDifference(HvParameter.RampDown, null, 100), plan);
+        Assert.Empty(SetRequests(rig));
+
+        await Safety.Within(rig.StripsChannel.ApplyAsync());
+
+        Assert.Equal(5, rig.StripsModel.ISet);
+        Assert.Equal(50, rig.StripsModel.RampUp);
+        Assert.Equal(100, rig.StripsModel.RampDown);
+        Assert.Equal(HvRig.StripsNominal, rig.StripsModel.VSet);
+        Assert.False(rig.StripsModel.IsOn);
+        Assert.Equal(plan.Count, SetRequests(rig).Count);
+        rig.Time.Advance(TimeSpan.FromSeconds(1));
+        await rig.PollAsync();
+        Assert.DoesNotContain(rig.StripsChannel.PlanApply(), d => d.Parameter is HvParameter.ISet or HvParameter.VSet);
     }
 
     [Fact]
@@ -101,7 +201,7 @@ public sealed class HvOverPtyTests
 
         Assert.Equal(HvChannelState.Tripped, rig.StripsChannel.State);
         Assert.False(rig.StripsModel.IsOn);
-        Assert.True(rig.StripsModel.Status.HasFlag(HvChannelStatus.Tripped));
+        Assert.True(rig.StripsModel.Status.HasFlag(CaenChannelStatus.Tripped));
         Assert.Equal(0, rig.StripsModel.VMon);
     }
 
@@ -144,15 +244,17 @@ public sealed class HvOverPtyTests
         await rig.PollAsync();
         var strips = rig.StripsChannel;
         Assert.Equal(HvChannelState.Off, strips.State);
+        var vsetBefore = rig.StripsModel.VSet;
 
         rig.Model.SetLocal(true);
-        // The controller has not seen LOCAL yet: the command goes out and the board answers LOC:ERR.
+        // The controller has not seen LOCAL yet: the command goes out (its first SET, ISET) and the board answers LOC:ERR.
         var local = await Assert.ThrowsAsync<CaenLocalModeException>(() => strips.SwitchOnAsync(450));
         Assert.Equal("LOC", local.Field);
         Assert.Equal("#BD:00,LOC:ERR", local.RawReply);
         Assert.Contains("LOCAL", local.Message, StringComparison.Ordinal);
-        Assert.Equal(HvRig.StripsNominal, rig.StripsModel.VSet);
+        Assert.Equal(vsetBefore, rig.StripsModel.VSet);
         Assert.False(rig.StripsModel.IsOn);
+        Assert.Single(SetRequests(rig)); // the refused SET ended the command: VSET and ON never went out
 
         // Once a poll has read BDCTR = LOCAL the controller refuses before anything goes on the wire.
         await rig.PollAsync();
@@ -299,7 +401,8 @@ public sealed class HvOverPtyTests
             $"poll failed with {rig.System.Pollers[0].LastError}");
         Assert.Contains(rig.AlarmsOf(HvAlarmKind.Disconnected), a => a.Channel == HvRig.Strips && a.Severity == AlarmSeverity.Invalid);
 
-        // While the host could not see it, the board was changed at the front panel.
+        // While the host could not see it, the board was changed at the front panel (both channels).
+        Assert.True(rig.Model.Channels[1].TrySetISet(7));
         Assert.True(rig.StripsModel.TrySetISet(100));
         Assert.True(rig.StripsModel.TrySetRampUp(10));
         Assert.True(rig.StripsModel.TrySetRampDown(20));
@@ -313,6 +416,9 @@ public sealed class HvOverPtyTests
         }
 
         Assert.Equal(1, rig.Transport.Counters.Reconnects);
+        // Pushed back: what the operator's switch-on of the strips wrote. Not touched: the drift channel.
+        Assert.Equal(7, rig.Model.Channels[1].ISet);
+        Assert.DoesNotContain(SetRequests(rig), r => r.Contains(",CH:1,", StringComparison.Ordinal));
         Assert.Equal(5, rig.StripsModel.ISet);
         Assert.Equal(50, rig.StripsModel.RampUp);
         Assert.Equal(100, rig.StripsModel.RampDown);
@@ -324,20 +430,24 @@ public sealed class HvOverPtyTests
         Assert.Equal(HvChannelState.Off, rig.System.Channel(HvRig.Drift).State);
     }
 
+    /// <summary>Every SET (and ON/OFF) the simulated board received, in order.</summary>
+    private static List<string> SetRequests(HvRig rig) =>
+        rig.Device.Requests.Where(r => r.Contains(",CMD:SET,", StringComparison.Ordinal)).ToList();
+
     /// <summary>Overcurrent above ISET until the board's TRIP timer (10 s) expires; the spark then stops.</summary>
     private static async Task TripByOvercurrentAsync(HvRig rig)
     {
         rig.StripsModel.InjectCurrent(50);
-        for (var i = 0; i < 30 && !rig.StripsModel.Status.HasFlag(HvChannelStatus.Tripped); i++)
+        for (var i = 0; i < 30 && !rig.StripsModel.Status.HasFlag(CaenChannelStatus.Tripped); i++)
         {
             rig.Time.Advance(TimeSpan.FromSeconds(1));
-            if (!rig.StripsModel.Status.HasFlag(HvChannelStatus.Tripped))
+            if (!rig.StripsModel.Status.HasFlag(CaenChannelStatus.Tripped))
             {
                 await rig.PollAsync();
             }
         }
 
-        Assert.True(rig.StripsModel.Status.HasFlag(HvChannelStatus.Tripped), "the board tripped");
+        Assert.True(rig.StripsModel.Status.HasFlag(CaenChannelStatus.Tripped), "the board tripped");
         rig.StripsModel.InjectCurrent(0);
     }
 }

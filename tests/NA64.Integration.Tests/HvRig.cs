@@ -189,7 +189,7 @@ internal sealed class HvRig : IAsyncDisposable
         }
     }
 
-    /// <summary>First poll (settings pushed), switch the strips channel on, poll until it is On at nominal.</summary>
+    /// <summary>First poll (read-only), switch the strips channel on (its settings, VSET, ON), poll until it is On at nominal.</summary>
     public async Task RampStripsOnAsync()
     {
         await PollAsync();

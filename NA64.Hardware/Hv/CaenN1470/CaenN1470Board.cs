@@ -9,7 +9,8 @@ namespace NA64.Hardware.Hv.CaenN1470;
 /// (device-protocols.md §1). Every setpoint is checked against the setup limits and the board's own ranges before a
 /// byte is sent. A SET that gets no reply is settled by reading the parameter back (§1.3). After the transport
 /// re-opens the port, identity and ranges are read again before the next command and <see cref="Reinitialized"/> is
-/// raised so that the controller can push its settings back.
+/// raised. Initialization only reads: nothing is written to the board unless a SET method is called.
+/// <see cref="Channel"/> gives the kind-neutral <see cref="IHvChannel"/> of one channel over the index-based methods.
 /// </summary>
 public sealed class CaenN1470Board : IHvBoard, IDisposable
 {
@@ -24,6 +25,7 @@ public sealed class CaenN1470Board : IHvBoard, IDisposable
     private volatile bool _needsInitialize = true;
     private volatile BoardInfo? _info;
     private int _reconnectGeneration;
+    private readonly CaenN1470HvChannel[] _channels;
 
     public CaenN1470Board(
         LineTransport transport,
@@ -68,6 +70,12 @@ public sealed class CaenN1470Board : IHvBoard, IDisposable
         _time = time ?? TimeProvider.System;
         Name = $"{transport.Address} BD:{address.ToString("00", CultureInfo.InvariantCulture)}";
         _log = (log ?? Serilog.Core.Logger.None).ForContext<CaenN1470Board>().ForContext("Board", Name);
+        _channels = new CaenN1470HvChannel[_limits.Count];
+        for (int ch = 0; ch < _channels.Length; ch++)
+        {
+            _channels[ch] = new CaenN1470HvChannel(this, ch);
+        }
+
         _transport.Reconnected += OnReconnected;
     }
 
@@ -92,10 +100,19 @@ public sealed class CaenN1470Board : IHvBoard, IDisposable
     public bool NeedsReinitialize => _needsInitialize;
 
     /// <summary>
-    /// Raised after an initialization that followed an earlier one (typically after a reconnect), so that the
-    /// controller pushes its setpoints back. Raised outside any lock: handlers may queue commands to this board.
+    /// Raised after an initialization that followed an earlier one (typically after a reconnect). Raised outside any
+    /// lock: handlers may queue commands to this board.
     /// </summary>
     public event EventHandler? Reinitialized;
+
+    /// <summary>The channel at <paramref name="index"/>, driven through this board; the same object on every call.</summary>
+    public IHvChannel Channel(int index) => _channels[CheckChannel(index)];
+
+    /// <summary>
+    /// Smallest VSET step of a channel: from VDEC once initialized, else the wire format's one decimal.
+    /// </summary>
+    public double VoltageResolution(int channel) =>
+        _info is { } info ? info.Channels[CheckChannel(channel)].Voltage.Resolution : CaenN1470Protocol.VoltageResolution;
 
     /// <summary>
     /// Reads BDNAME, BDNCH, BDFREL, BDSNUM and the ranges of every channel (one all-channel query per range

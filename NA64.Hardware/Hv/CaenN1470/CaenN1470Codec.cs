@@ -347,8 +347,43 @@ public sealed class CaenN1470Codec
             rawReply);
     }
 
-    /// <summary>STAT word to channel status; bits are the same (§1.6), unknown bits are kept.</summary>
-    public static HvChannelStatus DecodeStatus(int stat) => (HvChannelStatus)stat;
+    /// <summary>
+    /// STAT word (§1.6) to the kind-neutral channel status, bit by bit. Bits the manual does not define have no
+    /// meaning to map and are dropped (they still show in the raw STAT of a log line).
+    /// </summary>
+    public static HvChannelStatus DecodeStatus(int stat)
+    {
+        var caen = (CaenChannelStatus)stat;
+        var status = HvChannelStatus.None;
+        foreach (var (bit, neutral) in StatusMap)
+        {
+            if ((caen & bit) != 0)
+            {
+                status |= neutral;
+            }
+        }
+
+        return status;
+    }
+
+    /// <summary>Each STAT bit and the kind-neutral flag it means.</summary>
+    private static readonly (CaenChannelStatus Bit, HvChannelStatus Status)[] StatusMap =
+    [
+        (CaenChannelStatus.On, HvChannelStatus.On),
+        (CaenChannelStatus.RampingUp, HvChannelStatus.RampingUp),
+        (CaenChannelStatus.RampingDown, HvChannelStatus.RampingDown),
+        (CaenChannelStatus.OverCurrent, HvChannelStatus.OverCurrent),
+        (CaenChannelStatus.OverVoltage, HvChannelStatus.OverVoltage),
+        (CaenChannelStatus.UnderVoltage, HvChannelStatus.UnderVoltage),
+        (CaenChannelStatus.MaxVoltage, HvChannelStatus.MaxVoltage),
+        (CaenChannelStatus.Tripped, HvChannelStatus.Tripped),
+        (CaenChannelStatus.OverPower, HvChannelStatus.OverPower),
+        (CaenChannelStatus.OverTemperature, HvChannelStatus.OverTemperature),
+        (CaenChannelStatus.Disabled, HvChannelStatus.Disabled),
+        (CaenChannelStatus.Killed, HvChannelStatus.Killed),
+        (CaenChannelStatus.Interlock, HvChannelStatus.Interlock),
+        (CaenChannelStatus.CalibrationError, HvChannelStatus.CalibrationError),
+    ];
 
     /// <summary>BDALARM word to board alarm flags (§1.7), unknown bits are kept.</summary>
     public static CaenBoardAlarm DecodeAlarm(int alarm) => (CaenBoardAlarm)alarm;

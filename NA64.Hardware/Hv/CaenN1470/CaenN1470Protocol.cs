@@ -127,6 +127,12 @@ public static class CaenN1470Protocol
     /// <summary>TCP port of the NDT1470 raw socket interface.</summary>
     public const int NdtTcpPort = 1470;
 
+    /// <summary>
+    /// Smallest VSET step: VSET has one decimal on the wire (format <c>0000.0</c>, VDEC 1 on every N1470-family
+    /// model). Used before <c>InitializeAsync</c> has read VDEC.
+    /// </summary>
+    public const double VoltageResolution = 0.1;
+
     private const CaenScope Ch = CaenScope.Channel;
     private const CaenScope Bd = CaenScope.Board;
     private const CaenValueKind Num = CaenValueKind.Number;

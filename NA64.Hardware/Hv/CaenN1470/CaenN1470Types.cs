@@ -1,5 +1,58 @@
 namespace NA64.Hardware.Hv.CaenN1470;
 
+/// <summary>
+/// The <c>STAT</c> word of one channel, bit values as in the manual (device-protocols.md §1.6). A device fact shared
+/// with the simulator; the driver maps it onto the kind-neutral <see cref="HvChannelStatus"/> in
+/// <see cref="CaenN1470Codec.DecodeStatus"/>.
+/// </summary>
+[Flags]
+public enum CaenChannelStatus
+{
+    None = 0,
+
+    /// <summary>ON.</summary>
+    On = 0x0001,
+
+    /// <summary>RUP.</summary>
+    RampingUp = 0x0002,
+
+    /// <summary>RDW.</summary>
+    RampingDown = 0x0004,
+
+    /// <summary>OVC: IMON at ISET.</summary>
+    OverCurrent = 0x0008,
+
+    /// <summary>OVV.</summary>
+    OverVoltage = 0x0010,
+
+    /// <summary>UNV.</summary>
+    UnderVoltage = 0x0020,
+
+    /// <summary>MAXV: output held at the hardware limit.</summary>
+    MaxVoltage = 0x0040,
+
+    /// <summary>TRIP: latched until ON or BDCLR.</summary>
+    Tripped = 0x0080,
+
+    /// <summary>OVP.</summary>
+    OverPower = 0x0100,
+
+    /// <summary>OVT.</summary>
+    OverTemperature = 0x0200,
+
+    /// <summary>DIS: channel switch on the front panel off.</summary>
+    Disabled = 0x0400,
+
+    /// <summary>KILL input active.</summary>
+    Killed = 0x0800,
+
+    /// <summary>ILK: interlock.</summary>
+    Interlock = 0x1000,
+
+    /// <summary>NOCAL: calibration error.</summary>
+    CalibrationError = 0x2000,
+}
+
 /// <summary>The <c>BDALARM</c> word (device-protocols.md §1.7). Bits this driver does not know are kept as they come.</summary>
 [Flags]
 public enum CaenBoardAlarm

@@ -14,6 +14,18 @@ public class HvBoardPollerTests
     private static ChannelSetup Channel(string name, int index, double nominal) =>
         new(name, index, nominal, nominal + 50, 1.3, 10, 1.2, 5, 10, 1);
 
+    private static IHvChannel Hw(Mock<IHvBoard> board, int index) => HwMock(board, index).Object;
+
+    private static Mock<IHvChannel> HwMock(Mock<IHvBoard> board, int index)
+    {
+        var channel = new Mock<IHvChannel>();
+        channel.SetupGet(c => c.Index).Returns(index);
+        channel.SetupGet(c => c.BoardName).Returns(() => board.Object.Name);
+        channel.SetupGet(c => c.VoltageResolution).Returns(0.1);
+        board.Setup(b => b.Channel(index)).Returns(channel.Object);
+        return channel;
+    }
+
     private static HvBoardReadback Readback(params (double VSet, double VMon, HvChannelStatus Status)[] channels) =>
         new(DateTimeOffset.UnixEpoch,
             channels.Select((c, i) => new HvChannelReadback(i, c.VSet, c.VMon, 1.2, 0.01, c.Status)).ToList(), false, false, 0);
@@ -26,8 +38,8 @@ public class HvBoardPollerTests
         board.SetupGet(b => b.Name).Returns("HV-MM12");
         board.Setup(b => b.PollAsync(It.IsAny<CancellationToken>())).ReturnsAsync(
             Readback((330, 0, HvChannelStatus.None), (565, 565, HvChannelStatus.On), (0, 0, HvChannelStatus.None), (0, 0, HvChannelStatus.None)));
-        var drift = new HvChannelController(board.Object, Channel("MM1.drift", 0, 330), Settings, time);
-        var strips = new HvChannelController(board.Object, Channel("MM1.strips", 1, 565), Settings, time);
+        var drift = new HvChannelController(Hw(board, 0), Channel("MM1.drift", 0, 330), Settings, time);
+        var strips = new HvChannelController(Hw(board, 1), Channel("MM1.strips", 1, 565), Settings, time);
         var poller = new HvBoardPoller(board.Object, [drift, strips], TimeSpan.FromSeconds(1), time);
 
         await poller.PollOnceAsync();
@@ -48,7 +60,7 @@ public class HvBoardPollerTests
         board.Setup(b => b.PollAsync(It.IsAny<CancellationToken>()))
             .ReturnsAsync(() => Readback((100, 0, HvChannelStatus.None)))
             .Callback(() => polls.Release());
-        var controller = new HvChannelController(board.Object, Channel("X", 0, 100), Settings, time);
+        var controller = new HvChannelController(Hw(board, 0), Channel("X", 0, 100), Settings, time);
         var poller = new HvBoardPoller(board.Object, [controller], TimeSpan.FromSeconds(2), time);
         using var cts = new CancellationTokenSource();
 
@@ -77,7 +89,8 @@ public class HvBoardPollerTests
             .ReturnsAsync(Readback((100, 100, HvChannelStatus.On)))
             .ThrowsAsync(new TransportDisconnectedException("sim"))
             .ReturnsAsync(Readback((100, 100, HvChannelStatus.On)));
-        var controller = new HvChannelController(board.Object, Channel("X", 0, 100), Settings, time);
+        var hw = HwMock(board, 0);
+        var controller = new HvChannelController(hw.Object, Channel("X", 0, 100), Settings, time);
         var poller = new HvBoardPoller(board.Object, [controller], TimeSpan.FromSeconds(1), time);
 
         await poller.PollOnceAsync();
@@ -92,7 +105,9 @@ public class HvBoardPollerTests
 
         Assert.Equal(HvChannelState.On, controller.State);
         board.Verify(b => b.InitializeAsync(It.IsAny<CancellationToken>()), Times.Once);
-        board.Verify(b => b.SetVoltageAsync(0, 100, It.IsAny<CancellationToken>()), Times.Once);
+        // Nothing was set by an operator: the reconnect is read-only, like the first contact.
+        Assert.DoesNotContain(hw.Invocations, i => i.Method.Name.EndsWith("Async", StringComparison.Ordinal));
+        board.Verify(b => b.ClearAlarmsAsync(It.IsAny<CancellationToken>()), Times.Never);
     }
 
     [Fact]
@@ -103,7 +118,7 @@ public class HvBoardPollerTests
         board.SetupSequence(b => b.PollAsync(It.IsAny<CancellationToken>()))
             .ReturnsAsync(Readback((100, 100, HvChannelStatus.On)))
             .ThrowsAsync(new DeviceReplyException("bad STAT", "$BD:00,CMD:MON,CH:4,PAR:STAT", "#BD:00,CMD:OK,VAL:0x1"));
-        var controller = new HvChannelController(board.Object, Channel("X", 0, 100), Settings, new FakeTimeProvider());
+        var controller = new HvChannelController(Hw(board, 0), Channel("X", 0, 100), Settings, new FakeTimeProvider());
         var poller = new HvBoardPoller(board.Object, [controller], TimeSpan.FromSeconds(1));
 
         await poller.PollOnceAsync();
@@ -120,8 +135,8 @@ public class HvBoardPollerTests
         var board = new Mock<IHvBoard>();
         board.SetupGet(b => b.Name).Returns("B");
         board.Setup(b => b.PollAsync(It.IsAny<CancellationToken>())).ReturnsAsync(Readback((100, 0, HvChannelStatus.None)));
-        var present = new HvChannelController(board.Object, Channel("X", 0, 100), Settings);
-        var missing = new HvChannelController(board.Object, Channel("Y", 3, 100), Settings);
+        var present = new HvChannelController(Hw(board, 0), Channel("X", 0, 100), Settings);
+        var missing = new HvChannelController(Hw(board, 3), Channel("Y", 3, 100), Settings);
         var poller = new HvBoardPoller(board.Object, [present, missing], TimeSpan.FromSeconds(1));
 
         await poller.PollOnceAsync();

@@ -9,31 +9,38 @@ namespace NA64.SlowControl.Tests.Hv;
 public class HvChannelControllerTests
 {
     [Fact]
-    public async Task First_contact_pushes_the_setup_settings_and_follows_the_readback()
+    public async Task First_contact_writes_nothing_and_follows_the_readback()
     {
         var k = new HvTestKit();
         Assert.Equal(HvChannelState.Unknown, k.Controller.State);
 
         await k.Feed(0, 0, None);
+        await k.Feed(0, 0, None);
 
         Assert.Equal(HvChannelState.Off, k.Controller.State);
-        k.Board.Verify(b => b.SetCurrentLimitAsync(1, 1.2, It.IsAny<CancellationToken>()), Times.Once);
-        k.Board.Verify(b => b.SetRampUpAsync(1, 5, It.IsAny<CancellationToken>()), Times.Once);
-        k.Board.Verify(b => b.SetRampDownAsync(1, 10, It.IsAny<CancellationToken>()), Times.Once);
-        k.VerifyVoltage(565, Times.Once());
-        k.VerifyOn(Times.Never());
+        Assert.Empty(k.Writes);
+        Assert.Equal(HvParameter.None, k.Controller.Snapshot().OperatorSet);
     }
 
     [Fact]
-    public async Task First_contact_with_a_live_channel_keeps_its_voltage()
+    public async Task A_channel_found_on_stays_on_at_its_VSET_with_no_write()
     {
         var k = new HvTestKit();
 
         await k.Feed(548, 548.2, On);
+        for (int i = 0; i < 5; i++)
+        {
+            k.Time.Advance(TimeSpan.FromSeconds(1));
+            await k.Feed(548, 548.1, On);
+        }
 
         Assert.Equal(HvChannelState.On, k.Controller.State);
         Assert.Equal(548, k.Controller.TargetVolts);
-        k.VerifyVoltage(565, Times.Never());
+        Assert.Empty(k.Writes);
+        Assert.Empty(k.Alarms);
+        // A trip of the adopted channel is recovered towards the VSET it was found at, not the setup's nominal.
+        await k.Feed(548, 0, Tripped, imon: 1.2);
+        k.VerifyVoltage(528, Times.Once());
     }
 
     [Fact]
@@ -45,6 +52,11 @@ public class HvChannelControllerTests
 
         var ramp = k.Controller.RampAsync(565, new SyncProgress<HvRampProgress>(progress.Add));
 
+        // The switch-on writes this channel's settings (the setup's here), then VSET, then ON.
+        Assert.Equal(["SetCurrentLimitAsync", "SetRampUpAsync", "SetRampDownAsync", "SetVoltageAsync", "SwitchOnAsync"], k.Writes);
+        k.Hw.Verify(h => h.SetCurrentLimitAsync(1.2, It.IsAny<CancellationToken>()), Times.Once);
+        k.Hw.Verify(h => h.SetRampUpAsync(5, It.IsAny<CancellationToken>()), Times.Once);
+        k.Hw.Verify(h => h.SetRampDownAsync(10, It.IsAny<CancellationToken>()), Times.Once);
         k.VerifyVoltage(565, Times.Once());
         k.VerifyOn(Times.Once());
         Assert.Equal(HvChannelState.Off, k.Controller.State); // sent, not yet seen
@@ -74,7 +86,7 @@ public class HvChannelControllerTests
         await k.StartOn();
 
         await k.Controller.SwitchOffAsync();
-        k.Board.Verify(b => b.SwitchOffAsync(1, It.IsAny<CancellationToken>()), Times.Once);
+        k.Hw.Verify(h => h.SwitchOffAsync(It.IsAny<CancellationToken>()), Times.Once);
         Assert.Equal(HvChannelState.On, k.Controller.State);
 
         await k.Feed(565, 300, RampingDown);
@@ -161,7 +173,7 @@ public class HvChannelControllerTests
             Assert.Equal(HvChannelState.On, k.Controller.State);
             k.Time.Advance(TimeSpan.FromMinutes(5));
         }
-        k.Board.Invocations.Clear();
+        k.Hw.Invocations.Clear();
 
         await k.Feed(565, 0, Tripped, imon: 1.25);
 
@@ -260,14 +272,14 @@ public class HvChannelControllerTests
     }
 
     [Fact]
-    public async Task Disconnect_then_reconnect_pushes_settings_back_and_follows_readbacks()
+    public async Task Disconnect_then_reconnect_pushes_back_what_the_switch_on_wrote_and_follows_readbacks()
     {
         var k = new HvTestKit();
         await k.StartOff();
         await k.Controller.SwitchOnAsync(560);
         await k.Feed(560, 559.5, On);
         Assert.Equal(HvChannelState.On, k.Controller.State);
-        k.Board.Invocations.Clear();
+        k.Hw.Invocations.Clear();
 
         await k.Controller.OnPollFailedAsync(new DeviceTimeoutException("sim", "$BD:00,CMD:MON,CH:4,PAR:VMON", TimeSpan.FromMilliseconds(500)));
 
@@ -280,15 +292,15 @@ public class HvChannelControllerTests
         await k.Feed(0, 0, None);
 
         k.VerifyVoltage(560, Times.Once());
-        k.Board.Verify(b => b.SetCurrentLimitAsync(1, 1.2, It.IsAny<CancellationToken>()), Times.Once);
-        k.Board.Verify(b => b.SetRampUpAsync(1, 5, It.IsAny<CancellationToken>()), Times.Once);
-        k.Board.Verify(b => b.SetRampDownAsync(1, 10, It.IsAny<CancellationToken>()), Times.Once);
+        k.Hw.Verify(h => h.SetCurrentLimitAsync(1.2, It.IsAny<CancellationToken>()), Times.Once);
+        k.Hw.Verify(h => h.SetRampUpAsync(5, It.IsAny<CancellationToken>()), Times.Once);
+        k.Hw.Verify(h => h.SetRampDownAsync(10, It.IsAny<CancellationToken>()), Times.Once);
         k.VerifyOn(Times.Never()); // settings only: switching on stays an operator decision
         Assert.Equal(HvChannelState.Off, k.Controller.State);
     }
 
     [Fact]
-    public async Task Reconnect_while_the_channel_stayed_on_returns_to_On()
+    public async Task Reconnect_with_nothing_set_by_an_operator_writes_nothing_and_returns_to_On()
     {
         var k = new HvTestKit();
         await k.StartOn();
@@ -299,7 +311,46 @@ public class HvChannelControllerTests
         await k.Feed(565, 565, On);
 
         Assert.Equal(HvChannelState.On, k.Controller.State);
-        k.VerifyVoltage(565, Times.Once());
+        Assert.Empty(k.Writes);
+    }
+
+    [Fact]
+    public async Task Reconnect_pushes_back_only_the_parameters_an_operator_set()
+    {
+        var k = new HvTestKit();
+        await k.StartOn();
+        await k.Controller.SetRampUpAsync(7);
+        await k.Controller.SetCurrentLimitAsync(1.1);
+        k.Hw.Invocations.Clear();
+        await k.Controller.OnPollFailedAsync(new TransportDisconnectedException("sim"));
+        Assert.Empty(k.Writes);
+
+        await k.Feed(565, 565, On, iset: 0.5); // the board lost its ISET (and RUP) while away
+
+        Assert.Equal(["SetCurrentLimitAsync", "SetRampUpAsync"], k.Writes);
+        k.Hw.Verify(h => h.SetCurrentLimitAsync(1.1, It.IsAny<CancellationToken>()), Times.Once);
+        k.Hw.Verify(h => h.SetRampUpAsync(7, It.IsAny<CancellationToken>()), Times.Once);
+        Assert.Equal(HvChannelState.On, k.Controller.State);
+
+        // Pushed once per reconnect, not on every readback.
+        await k.Feed(565, 565, On);
+        Assert.Equal(2, k.Writes.Count);
+    }
+
+    [Fact]
+    public async Task Reconnect_in_LOCAL_mode_waits_for_REMOTE_before_pushing_back()
+    {
+        var k = new HvTestKit();
+        await k.StartOff();
+        await k.Controller.SetRampDownAsync(8);
+        k.Hw.Invocations.Clear();
+        await k.Controller.OnPollFailedAsync(new TransportDisconnectedException("sim"));
+
+        await k.Feed(565, 0, None, local: true);
+        Assert.Empty(k.Writes);
+
+        await k.Feed(565, 0, None);
+        Assert.Equal(["SetRampDownAsync"], k.Writes);
     }
 
     [Fact]
@@ -307,8 +358,9 @@ public class HvChannelControllerTests
     {
         var k = new HvTestKit();
         await k.StartOn();
+        await k.Controller.SetCurrentLimitAsync(1.1);
         await k.Controller.OnPollFailedAsync(new TransportDisconnectedException("sim"));
-        k.Board.Setup(b => b.SetCurrentLimitAsync(1, It.IsAny<double>(), It.IsAny<CancellationToken>()))
+        k.Hw.Setup(h => h.SetCurrentLimitAsync(It.IsAny<double>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new DeviceTimeoutException("sim", "$BD:00,CMD:SET,CH:1,PAR:ISET,VAL:1.20", TimeSpan.FromMilliseconds(500)));
 
         await k.Feed(565, 565, On);
@@ -317,17 +369,37 @@ public class HvChannelControllerTests
     }
 
     [Fact]
+    public async Task Setup_limits_are_checked_before_any_byte_is_sent()
+    {
+        var k = new HvTestKit();
+        await k.StartOff();
+
+        var vset = await Assert.ThrowsAsync<SetpointOutOfRangeException>(() => k.Controller.RampAsync(650));
+        var rup = await Assert.ThrowsAsync<SetpointOutOfRangeException>(() => k.Controller.SetRampUpAsync(11));
+        var rdw = await Assert.ThrowsAsync<SetpointOutOfRangeException>(() => k.Controller.SetRampDownAsync(-1));
+        var iset = await Assert.ThrowsAsync<SetpointOutOfRangeException>(() => k.Controller.SetCurrentLimitAsync(1.5));
+
+        Assert.Equal("MM1.strips: VSET = 650 refused, setup maxVolts is 600", vset.Message);
+        Assert.Equal("MM1.strips: RUP = 11 refused, setup maxRampVoltsPerSecond is 10", rup.Message);
+        Assert.Equal("MM1.strips: RDW = -1 refused, minimum is 0", rdw.Message);
+        Assert.Equal("MM1.strips: ISET = 1.5 refused, setup maxMicroamps is 1.3", iset.Message);
+        Assert.Empty(k.Writes);
+        Assert.Equal(565, k.Controller.TargetVolts);
+        Assert.Equal(new HvChannelSettings(565, 1.2, 5, 10), k.Controller.Snapshot().Settings);
+        Assert.Equal(HvChannelState.Off, k.Controller.State);
+    }
+
+    [Fact]
     public async Task Limit_refusal_by_the_driver_surfaces_and_changes_nothing()
     {
         var k = new HvTestKit();
         await k.StartOff();
-        k.Board.Setup(b => b.SetVoltageAsync(1, 650, It.IsAny<CancellationToken>()))
-            .ThrowsAsync(new SetpointOutOfRangeException("MM1.strips", "VSET", 650, 600, "maxVolts"));
+        k.Hw.Setup(h => h.SetVoltageAsync(590, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new SetpointOutOfRangeException("MM1.strips", "VSET", 590, 580, "board VMAX"));
 
-        var e = await Assert.ThrowsAsync<SetpointOutOfRangeException>(() => k.Controller.RampAsync(650));
+        var e = await Assert.ThrowsAsync<SetpointOutOfRangeException>(() => k.Controller.RampAsync(590));
 
-        Assert.Contains("650", e.Message, StringComparison.Ordinal);
-        Assert.Contains("maxVolts is 600", e.Message, StringComparison.Ordinal);
+        Assert.Contains("board VMAX is 580", e.Message, StringComparison.Ordinal);
         k.VerifyOn(Times.Never());
         Assert.Equal(565, k.Controller.TargetVolts);
         Assert.Equal(HvChannelState.Off, k.Controller.State);
@@ -335,6 +407,116 @@ public class HvChannelControllerTests
         // The controller is still usable afterwards.
         await k.Controller.SwitchOnAsync(565);
         k.VerifyOn(Times.Once());
+    }
+
+    [Fact]
+    public async Task An_operator_ramp_rate_is_written_at_once_and_kept_for_later_switch_ons()
+    {
+        var k = new HvTestKit();
+        await k.StartOff();
+
+        await k.Controller.SetRampUpAsync(7);
+        Assert.Equal(["SetRampUpAsync"], k.Writes);
+        k.Hw.Verify(h => h.SetRampUpAsync(7, It.IsAny<CancellationToken>()), Times.Once);
+
+        await k.Controller.SwitchOnAsync();
+        await k.Feed(565, 565, On);
+        await k.Controller.SwitchOffAsync();
+        await k.Feed(565, 0, None);
+        await k.Controller.SwitchOnAsync();
+
+        k.Hw.Verify(h => h.SetRampUpAsync(7, It.IsAny<CancellationToken>()), Times.Exactly(3));
+        k.Hw.Verify(h => h.SetRampUpAsync(5, It.IsAny<CancellationToken>()), Times.Never);
+        var snapshot = k.Controller.Snapshot();
+        Assert.Equal(new HvChannelSettings(565, 1.2, 7, 10), snapshot.Settings);
+        Assert.True(snapshot.OperatorSet.HasFlag(HvParameter.RampUp));
+    }
+
+    [Fact]
+    public async Task A_setting_does_not_supersede_a_waiting_ramp()
+    {
+        var k = new HvTestKit();
+        await k.StartOff();
+        var ramp = k.Controller.RampAsync(565);
+
+        await k.Controller.SetRampDownAsync(9);
+        await k.Feed(565, 565, On);
+
+        await ramp;
+    }
+
+    [Fact]
+    public async Task Settings_are_refused_in_LOCAL_mode_and_before_the_first_readback()
+    {
+        var k = new HvTestKit();
+        var unknown = await Assert.ThrowsAsync<HvCommandRefusedException>(() => k.Controller.SetRampUpAsync(7));
+        Assert.Equal(HvCommand.SetRampUp, unknown.Command);
+        Assert.Contains("no readback", unknown.Message, StringComparison.Ordinal);
+
+        await k.Feed(565, 0, None, local: true);
+        var local = await Assert.ThrowsAsync<HvCommandRefusedException>(() => k.Controller.SetCurrentLimitAsync(1));
+        Assert.Equal("MM1.strips: SetCurrentLimit refused: board HV-MM12 is in LOCAL mode (front panel); it refuses every SET", local.Message);
+        await Assert.ThrowsAsync<HvCommandRefusedException>(() => k.Controller.ApplyAsync());
+        Assert.Empty(k.Writes);
+    }
+
+    [Fact]
+    public async Task Apply_dry_run_lists_the_differences_and_apply_writes_exactly_them()
+    {
+        var k = new HvTestKit();
+        await k.Feed(500, 0, None, iset: 1.0);
+        await k.Controller.SetRampUpAsync(7);
+        k.Hw.Invocations.Clear();
+
+        var plan = k.Controller.PlanApply();
+
+        Assert.Equal(
+            [
+                new HvSettingDifference(HvParameter.VSet, 500, 565),
+                new HvSettingDifference(HvParameter.ISet, 1.0, 1.2),
+                new HvSettingDifference(HvParameter.RampUp, null, 5), // a poll does not read RUP/RDW: "not read back"
+                new HvSettingDifference(HvParameter.RampDown, null, 10),
+            ],
+            plan);
+        Assert.False(plan[2].ReadBack);
+        Assert.Empty(k.Writes); // a dry run writes nothing
+
+        await k.Controller.ApplyAsync();
+
+        Assert.Equal(["SetVoltageAsync", "SetCurrentLimitAsync", "SetRampUpAsync", "SetRampDownAsync"], k.Writes);
+        k.VerifyVoltage(565, Times.Once());
+        k.Hw.Verify(h => h.SetRampUpAsync(5, It.IsAny<CancellationToken>()), Times.Once); // the operator's 7 is replaced
+        Assert.Equal(new HvChannelSettings(565, 1.2, 5, 10), k.Controller.Snapshot().Settings);
+        k.VerifyOn(Times.Never());
+    }
+
+    [Fact]
+    public async Task Apply_during_a_ramp_not_yet_seen_leaves_its_VSET_and_the_ramp_completes()
+    {
+        var k = new HvTestKit();
+        await k.Feed(500, 0, None);
+        var ramp = k.Controller.RampAsync(550);
+        k.Hw.Invocations.Clear();
+
+        await k.Controller.ApplyAsync();
+        await k.Feed(550, 550, On);
+
+        k.Hw.Verify(h => h.SetVoltageAsync(It.IsAny<double>(), It.IsAny<CancellationToken>()), Times.Never);
+        await ramp;
+    }
+
+    [Fact]
+    public async Task Apply_leaves_the_VSET_of_a_channel_that_is_on()
+    {
+        var k = new HvTestKit();
+        await k.Feed(548, 548, On); // adopted at 548 V; the setup says 565 V
+
+        var plan = k.Controller.PlanApply();
+        await k.Controller.ApplyAsync();
+
+        Assert.DoesNotContain(plan, d => d.Parameter == HvParameter.VSet);
+        Assert.Equal(["SetRampUpAsync", "SetRampDownAsync"], k.Writes); // ISET already equal, VSET left alone
+        Assert.Equal(548, k.Controller.TargetVolts);
     }
 
     [Fact]
@@ -347,7 +529,7 @@ public class HvChannelControllerTests
         var e = await Assert.ThrowsAsync<HvCommandRefusedException>(() => k.Controller.SwitchOnAsync());
 
         Assert.Contains("LOCAL", e.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(k.Board.Invocations, i => i.Method.Name.StartsWith("S", StringComparison.Ordinal));
+        Assert.DoesNotContain(k.Hw.Invocations, i => i.Method.Name.StartsWith("S", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -356,7 +538,8 @@ public class HvChannelControllerTests
         var k = new HvTestKit();
         var e = await Assert.ThrowsAsync<HvCommandRefusedException>(() => k.Controller.SwitchOnAsync());
         Assert.Contains("no readback", e.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(k.Board.Invocations, i => i.Method.Name != "get_Name");
+        Assert.Equal(HvCommand.SwitchOn, e.Command);
+        Assert.Empty(k.Writes);
     }
 
     [Fact]
@@ -372,6 +555,42 @@ public class HvChannelControllerTests
 
         await k.Feed(565, 0, None);
         Assert.Equal(HvChannelState.Off, k.Controller.State);
+    }
+
+    [Fact]
+    public async Task Disabled_channel_refuses_switch_on_and_follows_the_switch_back_on()
+    {
+        var k = new HvTestKit();
+        await k.StartOn();
+        await k.Feed(565, 0, Disabled);
+        Assert.Equal(HvChannelState.Disabled, k.Controller.State);
+        var alarm = Assert.Single(k.Alarms);
+        Assert.Equal((HvAlarmKind.Disabled, AlarmSeverity.Major), (alarm.Kind, alarm.Severity));
+
+        var refused = await Assert.ThrowsAsync<HvCommandRefusedException>(() => k.Controller.SwitchOnAsync());
+        Assert.Contains("front-panel switch", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(k.Writes);
+
+        await k.Feed(565, 0, None);
+        Assert.Equal(HvChannelState.Off, k.Controller.State);
+    }
+
+    [Fact]
+    public async Task A_push_back_the_board_refuses_raises_SettingsRejected_and_the_channel_follows_its_readbacks()
+    {
+        var k = new HvTestKit();
+        await k.StartOff();
+        await k.Controller.SetCurrentLimitAsync(1.1);
+        await k.Controller.OnPollFailedAsync(new TransportDisconnectedException("sim"));
+        k.Hw.Setup(h => h.SetCurrentLimitAsync(1.1, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new SetpointOutOfRangeException("MM1.strips", "ISET", 1.1, 1.0, "board IMAX"));
+
+        await k.Feed(565, 0, None);
+
+        Assert.Equal(HvChannelState.Off, k.Controller.State);
+        var rejected = k.Alarms[^1];
+        Assert.Equal((HvAlarmKind.SettingsRejected, AlarmSeverity.Major), (rejected.Kind, rejected.Severity));
+        Assert.Contains("board IMAX is 1", rejected.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -417,7 +636,7 @@ public class HvChannelControllerTests
         await cts.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ramp);
-        k.Board.Verify(b => b.SwitchOffAsync(It.IsAny<int>(), It.IsAny<CancellationToken>()), Times.Never);
+        k.Hw.Verify(h => h.SwitchOffAsync(It.IsAny<CancellationToken>()), Times.Never);
         await k.Feed(565, 565, On);
         Assert.Equal(HvChannelState.On, k.Controller.State);
     }
@@ -467,18 +686,81 @@ public class HvChannelControllerTests
     }
 
     [Fact]
-    public async Task StateChanged_handlers_see_the_new_state_and_the_readback_that_caused_it()
+    public async Task Events_are_raised_in_order_after_the_gate_with_the_readback_that_caused_them()
     {
         var k = new HvTestKit();
         await k.StartOn();
-        var seen = new List<(HvChannelState From, HvChannelState To, HvChannelState Snap, double IMon)>();
+        var seen = new List<string>();
         k.Controller.StateChanged += (from, to) =>
-            seen.Add((from, to, k.Controller.Snapshot().State, k.Controller.Snapshot().Readback!.Value.IMon));
+            seen.Add($"{from}->{to} {k.Controller.Snapshot().Readback!.Value.IMon}");
+        k.Controller.AlarmRaised += a => seen.Add($"alarm {a.Kind}");
 
         await k.Feed(565, 0, Tripped, imon: 5.67);
 
-        Assert.Equal((HvChannelState.On, HvChannelState.Tripped, HvChannelState.Tripped, 5.67), seen[0]);
-        Assert.Equal((HvChannelState.Tripped, HvChannelState.RecoveryStepDown, HvChannelState.RecoveryStepDown, 5.67), seen[1]);
+        // The Tripped alarm is raised by the entry action, before the transition completes: the order they happened in.
+        Assert.Equal(["alarm Tripped", "On->Tripped 5.67", "Tripped->RecoveryStepDown 5.67"], seen);
+    }
+
+    [Fact]
+    public async Task A_handler_awaiting_a_command_on_the_same_channel_does_not_deadlock()
+    {
+        var k = new HvTestKit();
+        await k.StartOn();
+        var handled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        k.Controller.StateChanged += async (_, to) =>
+        {
+            if (to != HvChannelState.Tripped) return;
+            try
+            {
+                await k.Controller.SwitchOffAsync();
+                handled.SetResult();
+            }
+            catch (Exception e) when (e is HvCommandRefusedException or InvalidOperationException)
+            {
+                handled.SetException(e);
+            }
+        };
+        var alarmHandled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        k.Controller.AlarmRaised += async a =>
+        {
+            if (a.Kind != HvAlarmKind.Tripped) return;
+            try
+            {
+                await k.Controller.SetRampDownAsync(9);
+                alarmHandled.SetResult();
+            }
+            catch (Exception e) when (e is HvCommandRefusedException or InvalidOperationException)
+            {
+                alarmHandled.SetException(e);
+            }
+        };
+
+        await k.Feed(565, 0, Tripped, imon: 1.2);
+
+        // The gate was free when the handlers ran: their commands went out before the readback call returned.
+        Assert.True(handled.Task.IsCompleted, "StateChanged handler's SwitchOff completed within the readback call");
+        Assert.True(alarmHandled.Task.IsCompleted, "AlarmRaised handler's SetRampDown completed within the readback call");
+        await handled.Task.WaitAsync(TimeSpan.FromSeconds(30)); // deadlock guard only, not a timing assertion
+        await alarmHandled.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        k.Hw.Verify(h => h.SwitchOffAsync(It.IsAny<CancellationToken>()), Times.Once);
+        k.Hw.Verify(h => h.SetRampDownAsync(9, It.IsAny<CancellationToken>()), Times.Once);
+        await k.Feed(545, 0, None);
+        Assert.Equal(HvChannelState.Off, k.Controller.State); // the operator's OFF took over the recovery
+    }
+
+    [Fact]
+    public async Task A_failing_handler_is_logged_and_the_next_handlers_still_run()
+    {
+        var k = new HvTestKit();
+        await k.StartOn();
+        k.Controller.StateChanged += (_, _) => throw new InvalidOperationException("subscriber bug");
+        var after = new List<HvChannelState>();
+        k.Controller.StateChanged += (_, to) => after.Add(to);
+
+        await k.Feed(565, 300, RampingDown);
+        await k.Feed(565, 0, None);
+
+        Assert.Equal([HvChannelState.RampingDown, HvChannelState.Off], after);
     }
 
     /// <summary>Reports synchronously, so the test sees every report before it asserts.</summary>

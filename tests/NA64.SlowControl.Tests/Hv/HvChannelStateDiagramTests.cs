@@ -14,7 +14,7 @@ public class HvChannelStateDiagramTests
     [Fact]
     public void Committed_state_diagram_matches_the_machine()
     {
-        var controller = new HvChannelController(new Mock<IHvBoard>().Object,
+        var controller = new HvChannelController(new Mock<IHvChannel>().Object,
             new ChannelSetup("MM1.strips", 1, 565, 600, 1.3, 10, 1.2, 5, 10, 1), HvControllerSettings.Default);
         string generated = Normalise(controller.ToDotGraph());
         string path = Path.Combine(RepoRoot(), DocPath);
@@ -34,7 +34,7 @@ public class HvChannelStateDiagramTests
     [Fact]
     public void Diagram_names_every_state_and_the_recovery_guards()
     {
-        var controller = new HvChannelController(new Mock<IHvBoard>().Object,
+        var controller = new HvChannelController(new Mock<IHvChannel>().Object,
             new ChannelSetup("X", 0, 100, 200, 1, 10, 1, 10, 10, 1), HvControllerSettings.Default);
         string dot = controller.ToDotGraph();
         foreach (var state in Enum.GetNames<HvChannelState>())

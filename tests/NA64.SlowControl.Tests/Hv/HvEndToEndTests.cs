@@ -30,10 +30,12 @@ public class HvEndToEndTests
             await poller.PollOnceAsync().WaitAsync(TimeSpan.FromSeconds(30)); // bound turns a hang into a failure
         }
 
+        var (isetBefore, rampUpBefore) = (model.ISet, model.RampUp);
         await poller.PollOnceAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(HvChannelState.Off, channel.State);
-        Assert.Equal(1.2, model.ISet, 3);      // settings of the setup pushed at first contact
-        Assert.Equal(5, model.RampUp, 3);
+        Assert.Equal(isetBefore, model.ISet);   // first contact writes nothing
+        Assert.Equal(rampUpBefore, model.RampUp);
+        Assert.NotEqual(1.2, model.ISet);
 
         var ramp = channel.RampAsync(565);
         // The clock must not move while VSET/ON are on the line (that would be a reply timeout): a poll without
@@ -43,6 +45,8 @@ public class HvEndToEndTests
             await Cycle();
         await ramp;
         Assert.Equal(HvChannelState.On, channel.State);
+        Assert.Equal(1.2, model.ISet, 3);      // the switch-on wrote the setup's settings of this channel
+        Assert.Equal(5, model.RampUp, 3);
         Assert.Contains(HvChannelState.RampingUp, states);
         Assert.InRange(model.VMon, 562.5, 567.5);
 

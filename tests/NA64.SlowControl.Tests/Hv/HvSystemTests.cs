@@ -13,6 +13,7 @@ public class HvSystemTests
     {
         public Dictionary<string, Mock<IHvBoard>> ByName { get; } = [];
         public Dictionary<(string Board, int Channel), HvChannelReadback> State { get; } = [];
+        public Dictionary<(string Board, int Channel), Mock<IHvChannel>> Hw { get; } = [];
 
         public IHvBoard Create(DeviceSetup device)
         {
@@ -21,7 +22,15 @@ public class HvSystemTests
             m.SetupGet(b => b.ChannelCount).Returns(device.Kind.ChannelCount);
             m.SetupGet(b => b.Limits).Returns(device.ChannelLimits());
             for (int i = 0; i < device.Kind.ChannelCount; i++)
+            {
                 State[(device.Name, i)] = new HvChannelReadback(i, 0, 0, 0, 0, HvChannelStatus.None);
+                var channel = new Mock<IHvChannel>();
+                channel.SetupGet(c => c.BoardName).Returns(device.Name);
+                channel.SetupGet(c => c.Index).Returns(i);
+                channel.SetupGet(c => c.VoltageResolution).Returns(0.1);
+                Hw[(device.Name, i)] = channel;
+                m.Setup(b => b.Channel(i)).Returns(channel.Object);
+            }
             m.Setup(b => b.PollAsync(It.IsAny<CancellationToken>())).ReturnsAsync(() => new HvBoardReadback(
                 DateTimeOffset.UnixEpoch,
                 Enumerable.Range(0, device.Kind.ChannelCount).Select(i => State[(device.Name, i)]).ToList(), false, false, 0));
@@ -59,12 +68,15 @@ public class HvSystemTests
     {
         var boards = new Boards();
         var alarms = new List<Alarm>();
+        var changes = new List<(string Channel, HvChannelState From, HvChannelState To)>();
         var hv = new HvSystem(SetupLoader.LoadDefault(), boards.Create, new FakeTimeProvider());
         hv.AlarmRaised += alarms.Add;
+        hv.ChannelStateChanged += (channel, from, to) => changes.Add((channel, from, to));
         await hv.PollOnceAsync();
+        Assert.Contains(("MM2.strips", HvChannelState.Unknown, HvChannelState.Off), changes);
 
         var ramp = hv.RampAsync("MM2.strips", 570);
-        boards.ByName["HV-MM12"].Verify(b => b.SwitchOnAsync(3, It.IsAny<CancellationToken>()), Times.Once);
+        boards.Hw[("HV-MM12", 3)].Verify(c => c.SwitchOnAsync(It.IsAny<CancellationToken>()), Times.Once);
 
         boards.State[("HV-MM12", 3)] = new HvChannelReadback(3, 570, 300, 1.2, 0.1, HvChannelStatus.On | HvChannelStatus.RampingUp);
         await hv.PollOnceAsync();
@@ -79,5 +91,19 @@ public class HvSystemTests
         await hv.PollOnceAsync();
         Assert.Equal(HvAlarmKind.Tripped, Assert.Single(alarms).Kind);
         Assert.Equal("MM2.strips", alarms[0].Channel);
+        Assert.Equal(("MM2.strips", HvChannelState.On, HvChannelState.Tripped), changes[^2]);
+    }
+
+    [Fact]
+    public async Task Polls_of_a_fresh_system_write_nothing_to_any_channel()
+    {
+        var boards = new Boards();
+        var hv = new HvSystem(SetupLoader.LoadDefault(), boards.Create, new FakeTimeProvider());
+
+        for (int i = 0; i < 5; i++)
+            await hv.PollOnceAsync();
+
+        Assert.All(boards.Hw.Values, c => Assert.DoesNotContain(c.Invocations, i => i.Method.Name.EndsWith("Async", StringComparison.Ordinal)));
+        Assert.All(boards.ByName.Values, b => b.Verify(x => x.ClearAlarmsAsync(It.IsAny<CancellationToken>()), Times.Never));
     }
 }

@@ -1,5 +1,4 @@
 using NA64.Hardware.Hv.CaenN1470;
-using NA64.Hardware.Hv;
 
 namespace NA64.Simulators.Hv.CaenN1470;
 
@@ -110,7 +109,7 @@ public sealed class CaenN1470Channel
     public double IMon => Read(() => MonitoredCurrentLocked());
 
     /// <summary>STAT (same bit values as the CAEN word).</summary>
-    public HvChannelStatus Status => Read(StatusLocked);
+    public CaenChannelStatus Status => Read(StatusLocked);
 
     /// <summary>VSET; false if outside VMIN..VMAX, or above MAXV with <see cref="CaenMaxVoltageBehaviour.RejectSetpoint"/>.</summary>
     public bool TrySetVSet(double volts) => TrySet(CaenSetting.VSet, volts);
@@ -333,27 +332,27 @@ public sealed class CaenN1470Channel
         return _on ? Math.Min(current, _iset) : current;
     }
 
-    private HvChannelStatus StatusLocked()
+    private CaenChannelStatus StatusLocked()
     {
-        var status = HvChannelStatus.None;
+        var status = CaenChannelStatus.None;
         var slope = SlopeLocked();
         if (_on)
         {
-            status |= HvChannelStatus.On;
+            status |= CaenChannelStatus.On;
         }
 
         if (slope > 0)
         {
-            status |= HvChannelStatus.RampingUp;
+            status |= CaenChannelStatus.RampingUp;
         }
         else if (slope < 0)
         {
-            status |= HvChannelStatus.RampingDown;
+            status |= CaenChannelStatus.RampingDown;
         }
 
         if (OverCurrentLocked())
         {
-            status |= HvChannelStatus.OverCurrent;
+            status |= CaenChannelStatus.OverCurrent;
         }
 
         if (_on && slope == 0)
@@ -363,37 +362,37 @@ public sealed class CaenN1470Channel
             var window = _board.Personality.VoltageWindow;
             if (vmon > target + window)
             {
-                status |= HvChannelStatus.OverVoltage;
+                status |= CaenChannelStatus.OverVoltage;
             }
             else if (vmon < target - window)
             {
-                status |= HvChannelStatus.UnderVoltage;
+                status |= CaenChannelStatus.UnderVoltage;
             }
         }
 
         if (_on && _vset > _maxv)
         {
-            status |= HvChannelStatus.MaxVoltage;
+            status |= CaenChannelStatus.MaxVoltage;
         }
 
         if ((_latched & Latch.Trip) != 0)
         {
-            status |= HvChannelStatus.Tripped;
+            status |= CaenChannelStatus.Tripped;
         }
 
         if ((_latched & Latch.Disabled) != 0)
         {
-            status |= HvChannelStatus.Disabled;
+            status |= CaenChannelStatus.Disabled;
         }
 
         if ((_latched & Latch.Kill) != 0)
         {
-            status |= HvChannelStatus.Killed;
+            status |= CaenChannelStatus.Killed;
         }
 
         if ((_latched & Latch.Interlock) != 0)
         {
-            status |= HvChannelStatus.Interlock;
+            status |= CaenChannelStatus.Interlock;
         }
 
         return status;

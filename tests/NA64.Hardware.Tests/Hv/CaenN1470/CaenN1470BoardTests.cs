@@ -115,6 +115,16 @@ public sealed class CaenN1470BoardTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Initialize_OnlyReads()
+    {
+        await _board.InitializeAsync();
+        await _board.PollAsync();
+
+        Assert.NotEmpty(Device.Requests);
+        Assert.All(Device.Requests, r => Assert.Contains(",CMD:MON,", r, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Initialize_PutsTheManualBytesOnTheWire()
     {
         await _board.InitializeAsync();
@@ -275,6 +285,47 @@ public sealed class CaenN1470BoardTests : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(() => _board.ReadBoardAsync(P.BdClr));
         var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _board.ReadChannelAsync(4, P.VMon));
         Assert.Equal("channel", e.ParamName);
+        Assert.Empty(_devices);
+    }
+
+    // ---- channels (IHvChannel) ----
+
+    [Fact]
+    public void Channel_IsTheSameObjectNamedAndLimitedByTheSetup()
+    {
+        var ch = _board.Channel(2);
+        Assert.Same(ch, _board.Channel(2));
+        Assert.Equal(("HCAL0", 2, _board.Name), (ch.Name, ch.Index, ch.BoardName));
+        Assert.Equal(Limits[2], ch.Limits);
+        Assert.Equal(0.1, ch.VoltageResolution); // VSET's one decimal, known before the board was read
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _board.Channel(4));
+        Assert.Contains("0..3", e.Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, Func<IHvChannel, Task>> ChannelRequests => new()
+    {
+        { "$BD:00,CMD:SET,CH:2,PAR:VSET,VAL:1500.0", c => c.SetVoltageAsync(1500) },
+        { "$BD:00,CMD:SET,CH:2,PAR:ISET,VAL:1.10", c => c.SetCurrentLimitAsync(1.1) },
+        { "$BD:00,CMD:SET,CH:2,PAR:RUP,VAL:7", c => c.SetRampUpAsync(7) },
+        { "$BD:00,CMD:SET,CH:2,PAR:RDW,VAL:25", c => c.SetRampDownAsync(25) },
+        { "$BD:00,CMD:SET,CH:2,PAR:ON", c => c.SwitchOnAsync() },
+        { "$BD:00,CMD:SET,CH:2,PAR:OFF", c => c.SwitchOffAsync() },
+    };
+
+    [Theory]
+    [MemberData(nameof(ChannelRequests))]
+    public async Task Channel_SendsTheRequestOfItsOwnIndex(string expected, Func<IHvChannel, Task> set)
+    {
+        await set(_board.Channel(2));
+        Assert.Equal(expected, Device.Requests[^1]);
+        Assert.Single(Device.Requests, r => r.Contains(",CMD:SET,", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Channel_RefusesASetupLimitBeforeAnyByteIsSent()
+    {
+        var e = await Assert.ThrowsAsync<SetpointOutOfRangeException>(() => _board.Channel(2).SetRampUpAsync(51));
+        Assert.Contains("RUP = 51 refused, setup MaxRampVoltsPerSecond is 50", e.Message, StringComparison.Ordinal);
         Assert.Empty(_devices);
     }
 

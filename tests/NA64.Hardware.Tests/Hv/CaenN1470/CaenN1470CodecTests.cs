@@ -336,8 +336,23 @@ public class CaenN1470CodecTests
     [InlineData(11, HvChannelStatus.Killed)]
     [InlineData(12, HvChannelStatus.Interlock)]
     [InlineData(13, HvChannelStatus.CalibrationError)]
-    public void StatBits_FollowTheManualTable(int bit, HvChannelStatus expected) =>
+    public void StatBits_FollowTheManualTable(int bit, HvChannelStatus expected)
+    {
         Assert.Equal(expected, CaenN1470Codec.DecodeStatus(1 << bit));
+        Assert.Equal(1 << bit, (int)Enum.Parse<CaenChannelStatus>(expected.ToString())); // the device-fact enum has the manual's bit
+    }
+
+    [Fact]
+    public void StatBitsTheManualDoesNotDefine_MapToNothing() =>
+        Assert.Equal(HvChannelStatus.On, CaenN1470Codec.DecodeStatus(0x4000 | 0x8000 | 0x0001));
+
+    [Fact]
+    public void EveryKindNeutralStatusFlag_HasExactlyOneStatBit()
+    {
+        var mapped = Enumerable.Range(0, 14).Select(bit => CaenN1470Codec.DecodeStatus(1 << bit)).ToList();
+        var neutral = Enum.GetValues<HvChannelStatus>().Where(f => f != HvChannelStatus.None).ToList();
+        Assert.Equal(neutral.OrderBy(f => f), mapped.OrderBy(f => f));
+    }
 
     [Theory]
     [InlineData(0, CaenBoardAlarm.Channel0)]

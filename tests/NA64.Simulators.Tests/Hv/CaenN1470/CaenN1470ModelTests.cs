@@ -7,7 +7,7 @@ namespace NA64.Simulators.Tests.Hv.CaenN1470;
 
 public class CaenN1470ModelTests
 {
-    private const HvChannelStatus OnRampingUp = HvChannelStatus.On | HvChannelStatus.RampingUp;
+    private const CaenChannelStatus OnRampingUp = CaenChannelStatus.On | CaenChannelStatus.RampingUp;
 
     [Fact]
     public void RampsUpAtRupWithTheRupBitAndStopsAtVset()
@@ -25,7 +25,7 @@ public class CaenN1470ModelTests
 
         t.Advance(0.1);
         Assert.Equal(500, t[1].VMon, 6);
-        Assert.Equal(HvChannelStatus.On, t[1].Status);
+        Assert.Equal(CaenChannelStatus.On, t[1].Status);
 
         t.Advance(100);
         Assert.Equal(500, t[1].VMon, 6);
@@ -42,9 +42,9 @@ public class CaenN1470ModelTests
         Assert.True(t[0].TrySetVSet(560));
         t.Advance(1);
         Assert.Equal(580, t[0].VMon, 6);
-        Assert.Equal(HvChannelStatus.On | HvChannelStatus.RampingDown, t[0].Status);
+        Assert.Equal(CaenChannelStatus.On | CaenChannelStatus.RampingDown, t[0].Status);
         t.Advance(1);
-        Assert.Equal(HvChannelStatus.On, t[0].Status);
+        Assert.Equal(CaenChannelStatus.On, t[0].Status);
     }
 
     [Fact]
@@ -56,13 +56,13 @@ public class CaenN1470ModelTests
         t.Advance(60);
 
         t[2].SwitchOff();
-        Assert.Equal(HvChannelStatus.RampingDown, t[2].Status);
+        Assert.Equal(CaenChannelStatus.RampingDown, t[2].Status);
         t.Advance(4);
         Assert.Equal(600, t[2].VMon, 6);
-        Assert.Equal(HvChannelStatus.RampingDown, t[2].Status);
+        Assert.Equal(CaenChannelStatus.RampingDown, t[2].Status);
         t.Advance(6);
         Assert.Equal(0, t[2].VMon, 6);
-        Assert.Equal(HvChannelStatus.None, t[2].Status);
+        Assert.Equal(CaenChannelStatus.None, t[2].Status);
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public class CaenN1470ModelTests
         t[2].SwitchOff();
 
         Assert.Equal(0, t[2].VMon);
-        Assert.Equal(HvChannelStatus.None, t[2].Status);
+        Assert.Equal(CaenChannelStatus.None, t[2].Status);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public class CaenN1470ModelTests
         t.Advance(10);
 
         t[0].InjectCurrent(1.5);
-        Assert.Equal(HvChannelStatus.On | HvChannelStatus.OverCurrent, t[0].Status);
+        Assert.Equal(CaenChannelStatus.On | CaenChannelStatus.OverCurrent, t[0].Status);
         Assert.Equal(1.0, t[0].IMon, 9);
 
         t.Time.Advance(TimeSpan.FromSeconds(2.5) - TimeSpan.FromMilliseconds(1));
@@ -99,12 +99,12 @@ public class CaenN1470ModelTests
 
         t.Time.Advance(TimeSpan.FromMilliseconds(1));
         Assert.False(t[0].IsOn);
-        Assert.Equal(HvChannelStatus.Tripped, t[0].Status & ~HvChannelStatus.OverCurrent);
+        Assert.Equal(CaenChannelStatus.Tripped, t[0].Status & ~CaenChannelStatus.OverCurrent);
         Assert.Equal(0, t[0].VMon);
         Assert.Equal(CaenBoardAlarm.Channel0, t.Board.Alarm);
 
         t.Advance(1000);
-        Assert.True(t[0].Status.HasFlag(HvChannelStatus.Tripped));
+        Assert.True(t[0].Status.HasFlag(CaenChannelStatus.Tripped));
 
         t[0].InjectCurrent(0);
         t[0].SwitchOn();
@@ -125,7 +125,7 @@ public class CaenN1470ModelTests
         t.Advance(1);
 
         Assert.Equal(400, t[0].VMon, 6);
-        Assert.Equal(HvChannelStatus.RampingDown | HvChannelStatus.Tripped, t[0].Status);
+        Assert.Equal(CaenChannelStatus.RampingDown | CaenChannelStatus.Tripped, t[0].Status);
     }
 
     [Fact]
@@ -136,11 +136,11 @@ public class CaenN1470ModelTests
         t.Advance(10);
         t[3].ForceTrip();
         Assert.Equal(CaenBoardAlarm.Channel3, t.Board.Alarm);
-        Assert.True(t[3].Status.HasFlag(HvChannelStatus.Tripped));
+        Assert.True(t[3].Status.HasFlag(CaenChannelStatus.Tripped));
 
         t.Board.ClearAlarms();
 
-        Assert.False(t[3].Status.HasFlag(HvChannelStatus.Tripped));
+        Assert.False(t[3].Status.HasFlag(CaenChannelStatus.Tripped));
         Assert.Equal(CaenBoardAlarm.None, t.Board.Alarm);
         Assert.False(t[3].IsOn);
     }
@@ -155,11 +155,11 @@ public class CaenN1470ModelTests
         t.On(0, 500);
 
         t.Advance(1);
-        Assert.Equal(OnRampingUp | HvChannelStatus.OverCurrent, t[0].Status);
+        Assert.Equal(OnRampingUp | CaenChannelStatus.OverCurrent, t[0].Status);
         Assert.Equal(5, t[0].IMon, 9);
 
         t.Advance(4);
-        Assert.Equal(HvChannelStatus.On, t[0].Status);
+        Assert.Equal(CaenChannelStatus.On, t[0].Status);
         Assert.Equal(500 / 500_000.0, t[0].IMon, 9);
     }
 
@@ -204,10 +204,10 @@ public class CaenN1470ModelTests
 
         t.Time.Advance(TimeSpan.FromSeconds(31.5) - TimeSpan.FromMilliseconds(1));
         Assert.True(t[0].IsOn);
-        Assert.True(t[0].Status.HasFlag(HvChannelStatus.OverCurrent));
+        Assert.True(t[0].Status.HasFlag(CaenChannelStatus.OverCurrent));
         t.Time.Advance(TimeSpan.FromMilliseconds(1));
         Assert.False(t[0].IsOn);
-        Assert.True(t[0].Status.HasFlag(HvChannelStatus.Tripped));
+        Assert.True(t[0].Status.HasFlag(CaenChannelStatus.Tripped));
     }
 
     [Fact]
@@ -241,15 +241,15 @@ public class CaenN1470ModelTests
 
         t.Board.SetInterlockInput(CaenInterlockState.Open);
         Assert.True(t.Board.InterlockActive);
-        Assert.Equal(HvChannelStatus.Interlock, t[0].Status);
+        Assert.Equal(CaenChannelStatus.Interlock, t[0].Status);
         Assert.Equal(0, t[1].VMon);
 
         t[0].SwitchOn();
-        Assert.Equal(HvChannelStatus.Interlock, t[0].Status);
+        Assert.Equal(CaenChannelStatus.Interlock, t[0].Status);
 
         t.Board.SetInterlockInput(CaenInterlockState.Closed);
         Assert.False(t.Board.InterlockActive);
-        Assert.Equal(HvChannelStatus.Interlock, t[0].Status);
+        Assert.Equal(CaenChannelStatus.Interlock, t[0].Status);
         t[0].SwitchOn();
         Assert.Equal(OnRampingUp, t[0].Status);
     }
@@ -274,15 +274,15 @@ public class CaenN1470ModelTests
 
         t.Board.SetKillInput(true);
 
-        Assert.Equal(HvChannelStatus.Killed, t[0].Status);
-        Assert.Equal(HvChannelStatus.Killed, t[1].Status);
+        Assert.Equal(CaenChannelStatus.Killed, t[0].Status);
+        Assert.Equal(CaenChannelStatus.Killed, t[1].Status);
         Assert.Equal(0, t[3].VMon);
         t[3].SwitchOn();
         Assert.False(t[3].IsOn);
 
         t.Board.SetKillInput(false);
         t.Board.ClearAlarms();
-        Assert.Equal(HvChannelStatus.None, t[0].Status);
+        Assert.Equal(CaenChannelStatus.None, t[0].Status);
     }
 
     [Fact]
@@ -294,9 +294,9 @@ public class CaenN1470ModelTests
         t.Advance(20);
 
         t[1].SetDisableSwitch(true);
-        Assert.Equal(HvChannelStatus.Disabled, t[1].Status);
+        Assert.Equal(CaenChannelStatus.Disabled, t[1].Status);
         t[1].SwitchOn();
-        Assert.Equal(HvChannelStatus.Disabled, t[1].Status);
+        Assert.Equal(CaenChannelStatus.Disabled, t[1].Status);
 
         t[1].SetDisableSwitch(false);
         t[1].SwitchOn();
@@ -322,7 +322,7 @@ public class CaenN1470ModelTests
         t.Advance(10);
 
         Assert.Equal(1000, t[0].VMon, 6);
-        Assert.Equal(HvChannelStatus.On | HvChannelStatus.MaxVoltage, t[0].Status);
+        Assert.Equal(CaenChannelStatus.On | CaenChannelStatus.MaxVoltage, t[0].Status);
         Assert.Equal(1200, t[0].VSet);
     }
 
@@ -337,11 +337,11 @@ public class CaenN1470ModelTests
         Assert.Equal(OnRampingUp, t[0].Status);
 
         t.Advance(20);
-        Assert.Equal(HvChannelStatus.On | HvChannelStatus.OverVoltage, t[0].Status);
+        Assert.Equal(CaenChannelStatus.On | CaenChannelStatus.OverVoltage, t[0].Status);
         t[0].InjectVoltageOffset(2.5);
-        Assert.Equal(HvChannelStatus.On, t[0].Status);
+        Assert.Equal(CaenChannelStatus.On, t[0].Status);
         t[0].InjectVoltageOffset(-2.6);
-        Assert.Equal(HvChannelStatus.On | HvChannelStatus.UnderVoltage, t[0].Status);
+        Assert.Equal(CaenChannelStatus.On | CaenChannelStatus.UnderVoltage, t[0].Status);
     }
 
     [Fact]

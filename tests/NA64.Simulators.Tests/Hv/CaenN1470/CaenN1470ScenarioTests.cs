@@ -48,7 +48,7 @@ public class CaenN1470ScenarioTests
         Assert.Equal(1000, board.Channels[0].VMon, 6);
         real.Advance(TimeSpan.FromSeconds(0.5));
         Assert.Equal(1500, board.Channels[0].VMon, 6);
-        Assert.Equal(HvChannelStatus.On, board.Channels[0].Status);
+        Assert.Equal(CaenChannelStatus.On, board.Channels[0].Status);
     }
 
     [Fact]
