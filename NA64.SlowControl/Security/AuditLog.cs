@@ -80,6 +80,9 @@ public sealed class AuditLog : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             try
             {
+                // FileMode.Append on Unix is not O_APPEND: the stream would write at its own position, over lines another
+                // writer (a second service, an operator's note) appended since. Seeking to the end first never overwrites.
+                _file.Seek(0, SeekOrigin.End);
                 _file.Write(buffer.WrittenSpan);
                 _file.WriteByte((byte)'\n');
                 _file.Flush(flushToDisk: true);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Runtime.Versioning;
 using System.Security.Cryptography;
 
 namespace NA64.SlowControl.Security;
@@ -16,7 +15,6 @@ namespace NA64.SlowControl.Security;
 /// any-address host (<c>localhost</c>, <c>127.0.0.1</c>, <c>::1</c>, <c>0.0.0.0</c>, <c>::</c>, <c>*</c>, <c>+</c>) is one
 /// name, <c>local</c>, so that a service listening on <c>0.0.0.0:5064</c> is found by a client that asks <c>localhost:5064</c>.
 /// </remarks>
-[UnsupportedOSPlatform("windows")]
 public static class LocalTokens
 {
     /// <summary>Bytes of randomness of a token (written base64url, 43 characters).</summary>
@@ -62,13 +60,10 @@ public static class LocalTokens
 
         // Written under a temporary name and moved over the old file, so a client never reads half a token.
         string temporary = path + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".tmp";
-        var create = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        };
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        // Windows has no mode bits: there the profile folder's ACL is what keeps others out.
+        if (!OperatingSystem.IsWindows())
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         if (File.Exists(temporary))
             File.Delete(temporary); // left by a killed service with this process id: ours to remove
         using (var stream = new FileStream(temporary, create))
@@ -103,6 +98,12 @@ public static class LocalTokens
 
     private static void PrepareFolder(string folder)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(folder);
+            return;
+        }
+
         const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         if (!Directory.Exists(folder))
             Directory.CreateDirectory(folder, OwnerOnly);

@@ -1,12 +1,9 @@
-using System.Runtime.Versioning;
-
 namespace NA64.SlowControl.Security;
 
 /// <summary>A token a client will send, and where it came from (for messages such as "token from NA64HW_TOKEN refused").</summary>
 public sealed record ResolvedToken(string Token, string Source);
 
 /// <summary>Which token a CLI command sends: <c>--token</c>, else <c>NA64HW_TOKEN</c>, else the local token file of that server.</summary>
-[UnsupportedOSPlatform("windows")]
 public static class TokenResolver
 {
     public const string EnvironmentVariable = "NA64HW_TOKEN";
