@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace NA64.SlowControl.Security;
 
@@ -25,7 +26,11 @@ internal sealed class AuditMiddleware(RequestDelegate next, AuditLog log)
         }
 
         var time = log.Time.GetUtcNow();
-        var (arguments, truncated) = await ReadArgumentsAsync(request, log.MaxArgumentBytes, context.RequestAborted).ConfigureAwait(false);
+        // HTTP/2 and chunked bodies have no Content-Length: the server's body detection says whether there is one.
+        bool hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
+        var (arguments, truncated) = hasBody
+            ? await ReadArgumentsAsync(request, log.MaxArgumentBytes, context.RequestAborted).ConfigureAwait(false)
+            : (null, false);
         bool isJson = request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true;
         var original = context.Response.Body;
         var capture = new CapturingStream(original, MaxResponseCapture);
@@ -77,7 +82,7 @@ internal sealed class AuditMiddleware(RequestDelegate next, AuditLog log)
 
     private static async Task<(string? Text, bool Truncated)> ReadArgumentsAsync(HttpRequest request, int cap, CancellationToken ct)
     {
-        if (request.ContentLength is 0 || (request.ContentLength is null && !request.Headers.TransferEncoding.Any()))
+        if (request.ContentLength is 0)
             return (null, false);
         // Buffered so that the endpoint reads the same body after us.
         request.EnableBuffering();

@@ -140,7 +140,18 @@ public sealed class IssuedToken : IDisposable
         _disposed = true;
         _registry.Remove(UsersFile.LocalUser);
         // A second service started on the same address has replaced the file with its own token: leave that one.
-        if (File.Exists(Path) && File.ReadAllText(Path).Trim() == Token)
+        string? current;
+        try
+        {
+            current = File.ReadAllText(Path).Trim();
+        }
+        catch (FileNotFoundException)
+        {
+            // Already removed (by hand, or a tmpfs cleared at logout): nothing left to delete.
+            return;
+        }
+
+        if (current == Token)
             File.Delete(Path);
     }
 }

@@ -78,6 +78,21 @@ public sealed class SetupFileErrorTests : IDisposable
     }
 
     [Fact]
+    public void Security_options_of_a_setup_accept_the_tokens_of_its_users_file()
+    {
+        File.WriteAllText(Path.Combine(_folder, "users.yaml"),
+            $"users:\n  - {{ name: sam, role: shifter, tokenSha256: {NA64.SlowControl.Security.UsersFile.HashToken("s3cret")} }}\n");
+        string setup = Path.Combine(_folder, "setup.yaml");
+        File.WriteAllText(setup, "usersFile: users.yaml\n" + Devices);
+
+        var options = NA64.SlowControl.Security.SecurityOptions.ForSetup(SetupLoader.Load(setup));
+
+        Assert.Equal("sam", options.Tokens.Authenticate("s3cret")?.Name);
+        Assert.Null(options.Tokens.Authenticate("S3cret"));
+        Assert.Empty(NA64.SlowControl.Security.SecurityOptions.ForSetup(SetupLoader.LoadDefault()).Tokens.Users);
+    }
+
+    [Fact]
     public void A_usersFile_that_does_not_exist_is_refused_at_its_line()
     {
         string setup = Path.Combine(_folder, "setup.yaml");
