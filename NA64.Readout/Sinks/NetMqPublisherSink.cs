@@ -27,6 +27,46 @@ public enum NetMqPattern
     Push,
 }
 
+/// <summary>What a push sink does when no puller has room for the next message (a stalled or absent event builder).</summary>
+public enum NetMqStallPolicy
+{
+    /// <summary>Wait up to <see cref="NetMqPublisherOptions.SendTimeout"/>, then count the message's events as
+    /// <see cref="DropReason.PublisherQueueFull"/> and go on: the run never stops for a receiver.</summary>
+    DropAfterTimeout,
+
+    /// <summary>Wait until a puller takes it or the run is cancelled: nothing is lost, and the whole run waits
+    /// (the pipeline's back-pressure reaches the receivers). <see cref="NetMqPublisherSink.Counters"/> shows the wait live.</summary>
+    WaitForever,
+}
+
+/// <summary>Live counters of a <see cref="NetMqPublisherSink"/>, safe to read from any thread while it runs.</summary>
+/// <param name="Waiting">A message is waiting for room right now.</param>
+/// <param name="WaitingFor">How long the current wait has lasted (zero when not waiting).</param>
+/// <param name="Waits">Messages that found no room at once and had to wait (push).</param>
+/// <param name="TotalWait">Time spent waiting, all waits together (finished ones).</param>
+/// <param name="DroppedMessages">Messages not sent (push: timed out; publish: refused or nobody subscribed).</param>
+/// <param name="DroppedEvents">Events in those messages.</param>
+public readonly record struct NetMqSinkCounters(
+    bool Waiting, TimeSpan WaitingFor, long Waits, TimeSpan TotalWait, long DroppedMessages, long DroppedEvents);
+
+/// <summary>
+/// The sink could not bind its address. The message is one line naming the address and the cause, e.g.
+/// <c>tcp://127.0.0.1:5556: address already in use</c>.
+/// </summary>
+public sealed class NetMqEndpointException : IOException
+{
+    public NetMqEndpointException(string address, string cause, Exception inner)
+        : base($"{address}: {cause}", inner)
+    {
+        Address = address;
+        Cause = cause;
+    }
+
+    public string Address { get; }
+
+    public string Cause { get; }
+}
+
 /// <summary>Settings of a <see cref="NetMqPublisherSink"/>.</summary>
 public sealed record NetMqPublisherOptions
 {
@@ -44,6 +84,9 @@ public sealed record NetMqPublisherOptions
     /// <summary>Push only: how long a message may wait for room (no puller connected, or every puller's queue full)
     /// before it is counted as <see cref="DropReason.PublisherQueueFull"/>. Publish never waits.</summary>
     public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Push only: drop after <see cref="SendTimeout"/> (default) or wait for as long as it takes.</summary>
+    public NetMqStallPolicy StallPolicy { get; init; } = NetMqStallPolicy.DropAfterTimeout;
 
     /// <summary>How long queued messages may still go out when the sink is disposed.</summary>
     public TimeSpan Linger { get; init; } = TimeSpan.FromSeconds(1);
@@ -72,6 +115,15 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
     private ulong _sequence;
     private int _matchingTopics;
     private bool _disposed;
+    private int _waiting;
+    private long _waitStarted;
+    private long _waits;
+    private long _waitTicks;
+    private long _droppedMessages;
+    private long _droppedEvents;
+
+    /// <summary>Wait-forever sends in slices this long, to notice a cancelled run (NetMQ's wait cannot be cancelled).</summary>
+    private static readonly TimeSpan WaitSlice = TimeSpan.FromMilliseconds(100);
 
     /// <param name="time">Clock for <see cref="WaitForSubscriber"/>'s remaining time (the socket's own wait is real time).</param>
     public NetMqPublisherSink(NetMqPublisherOptions options, string name = "netmq", ILogger? log = null, TimeProvider? time = null)
@@ -94,6 +146,12 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
                 "NetMqPublisherOptions.SendTimeout must not be negative.");
         }
 
+        if (options.Pattern == NetMqPattern.Publish && options.StallPolicy != NetMqStallPolicy.DropAfterTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.StallPolicy,
+                $"NetMqPublisherOptions.StallPolicy = {options.StallPolicy} applies to Push only; Publish never waits.");
+        }
+
         Name = name;
         _socket = options.Pattern == NetMqPattern.Push ? new PushSocket() : new XPublisherSocket();
         try
@@ -102,6 +160,11 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
             _socket.Options.Linger = options.Linger;
             _socket.Bind(options.Address);
             Endpoint = _socket.Options.LastEndpoint ?? options.Address;
+        }
+        catch (Exception e) when (BindFailure(e) is { } cause)
+        {
+            _socket.Dispose();
+            throw new NetMqEndpointException(options.Address, cause, e);
         }
         catch
         {
@@ -124,6 +187,22 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
     public bool HasSubscriber => _matchingTopics > 0;
 
     public NetMqPattern Pattern => _options.Pattern;
+
+    /// <summary>Waiting and drops as they happen (for a live line); read from any thread.</summary>
+    public NetMqSinkCounters Counters
+    {
+        get
+        {
+            bool waiting = Volatile.Read(ref _waiting) != 0;
+            return new NetMqSinkCounters(
+                waiting,
+                waiting ? _time.GetElapsedTime(Volatile.Read(ref _waitStarted)) : TimeSpan.Zero,
+                Interlocked.Read(ref _waits),
+                TimeSpan.FromTicks(Interlocked.Read(ref _waitTicks)),
+                Interlocked.Read(ref _droppedMessages),
+                Interlocked.Read(ref _droppedEvents));
+        }
+    }
 
     /// <summary>
     /// Publish only: waits until a subscriber has subscribed or <paramref name="timeout"/> passed; true if one has.
@@ -174,11 +253,14 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
             DrainSubscriptions();
             if (!HasSubscriber)
             {
+                CountDropped(1, events.Count);
                 return ValueTask.FromResult(SinkWriteResult.None(events, DropReason.NoSubscriber));
             }
         }
 
-        var result = _options.Granularity == PublishGranularity.PerBatch ? PublishBatch(events) : PublishEach(events);
+        var result = _options.Granularity == PublishGranularity.PerBatch
+            ? PublishBatch(events, cancellationToken)
+            : PublishEach(events, cancellationToken);
         return ValueTask.FromResult(result);
     }
 
@@ -196,7 +278,7 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
         _socket.Dispose();
     }
 
-    private SinkWriteResult PublishBatch(EventBatch events)
+    private SinkWriteResult PublishBatch(EventBatch events, CancellationToken ct)
     {
         var headerLength = WriteHeader(events, 0, events.Count);
         if (!MemoryMarshal.TryGetArray(events.AllMemory, out ArraySegment<byte> body) || body.Offset != 0)
@@ -204,15 +286,16 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
             throw new InvalidOperationException("Batch bytes are not a pooled array from offset 0.");
         }
 
-        if (!Send(headerLength, body.Array!, body.Count))
+        if (!Send(headerLength, body.Array!, body.Count, ct))
         {
+            CountDropped(1, events.Count);
             return SinkWriteResult.None(events, DropReason.PublisherQueueFull);
         }
 
         return SinkWriteResult.All(events);
     }
 
-    private SinkWriteResult PublishEach(EventBatch events)
+    private SinkWriteResult PublishEach(EventBatch events, CancellationToken ct)
     {
         var written = 0;
         var bytes = 0L;
@@ -226,10 +309,14 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
             }
 
             eventBytes.CopyTo(_single);
-            if (Send(headerLength, _single, eventBytes.Length))
+            if (Send(headerLength, _single, eventBytes.Length, ct))
             {
                 written++;
                 bytes += eventBytes.Length;
+            }
+            else
+            {
+                CountDropped(1, 1);
             }
         }
 
@@ -248,24 +335,81 @@ public sealed class NetMqPublisherSink : IEventSink, IDisposable
         return NetMqEventHeader.Write(_header, Interlocked.Read(ref _sequence), events, first, count);
     }
 
-    private bool Send(int headerLength, byte[] body, int bodyLength)
+    private bool Send(int headerLength, byte[] body, int bodyLength, CancellationToken ct)
     {
         // The header frame is copied by NetMQ, so _header can be reused at once. Push waits for room (back-pressure).
-        var wait = _options.Pattern == NetMqPattern.Push ? _options.SendTimeout : TimeSpan.Zero;
-        if (!_socket.TrySendFrame(wait, _header, headerLength, more: true))
+        if (!SendFrame(_header, headerLength, more: true, ct))
         {
             return false;
         }
 
-        if (!_socket.TrySendFrame(wait, body, bodyLength, more: false))
+        // A multipart message is atomic in ZeroMQ: room is decided at the first frame and the first frame alone is
+        // never delivered. So the body is sent without cancellation: a half-sent message would corrupt the next one.
+        if (!SendFrame(body, bodyLength, more: false, CancellationToken.None))
         {
-            // A multipart message is atomic in ZeroMQ: the first frame alone is never delivered.
             return false;
         }
 
         Interlocked.Increment(ref _sequence);
         return true;
     }
+
+    private bool SendFrame(byte[] data, int length, bool more, CancellationToken ct)
+    {
+        if (_socket.TrySendFrame(TimeSpan.Zero, data, length, more))
+        {
+            return true;
+        }
+
+        if (_options.Pattern == NetMqPattern.Publish)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _waits);
+        var start = _time.GetTimestamp();
+        Volatile.Write(ref _waitStarted, start);
+        Volatile.Write(ref _waiting, 1);
+        try
+        {
+            if (_options.StallPolicy == NetMqStallPolicy.DropAfterTimeout)
+            {
+                return _socket.TrySendFrame(_options.SendTimeout, data, length, more);
+            }
+
+            while (!_socket.TrySendFrame(WaitSlice, data, length, more))
+            {
+                ct.ThrowIfCancellationRequested();
+            }
+
+            return true;
+        }
+        finally
+        {
+            Interlocked.Add(ref _waitTicks, _time.GetElapsedTime(start).Ticks);
+            Volatile.Write(ref _waiting, 0);
+        }
+    }
+
+    private void CountDropped(long messages, long events)
+    {
+        Interlocked.Add(ref _droppedMessages, messages);
+        Interlocked.Add(ref _droppedEvents, events);
+    }
+
+    /// <summary>A bind failure an operator can fix (the address), described in a few words; null for anything else.</summary>
+    private static string? BindFailure(Exception e) => e switch
+    {
+        AddressAlreadyInUseException => "address already in use",
+        ProtocolNotSupportedException => "unknown transport (expected tcp://host:port, ipc://path or inproc://name)",
+        EndpointNotFoundException => $"no such endpoint ({FirstLine(e.Message)})",
+        NetMQException or ArgumentException or FormatException or System.Net.Sockets.SocketException =>
+            $"malformed or unusable address ({FirstLine(e.Message)})",
+        _ => null,
+    };
+
+    // ArgumentException appends "(Parameter 'x')" on a line of its own; the error stays one line.
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].TrimEnd('\r', ' ');
 
     private void DrainSubscriptions()
     {

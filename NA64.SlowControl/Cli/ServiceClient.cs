@@ -53,12 +53,8 @@ internal sealed class ServiceClient : IDisposable
         string url = parse.GetValue(Server)!;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
             throw new ServiceRefusedException(0, $"--server = '{url}': not an http:// or https:// URL");
-        string? token = parse.GetValue(Token) ?? Environment.GetEnvironmentVariable("NA64HW_TOKEN") ?? LocalToken(server);
-        return new ServiceClient(server, token);
+        return new ServiceClient(server, Security.TokenResolver.Resolve(parse.GetValue(Token), server)?.Token);
     }
-
-    /// <summary>The token the service on this machine wrote for its local users, if any.</summary>
-    internal static Func<Uri, string?> LocalToken { get; set; } = _ => null;
 
     public Task<T> GetAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Get, path, null, ct);
 

@@ -31,7 +31,7 @@ internal static class HvEndpoints
                     return missing;
                 return await CommandAsync(c!, wait == true, w => w ? c!.RampAsync(c.TargetVolts, null, ct) : c!.SwitchOnAsync(null, ct)).ConfigureAwait(false);
             })
-            .RequireAuthorization(ApiRoles.Shifter)
+            .RequireAuthorization(Security.Roles.Shifter)
             .WithName("SwitchHvChannelOn").WithSummary("Switch on at the channel's target (nominal unless an expert set another); ?wait=true returns when the readbacks say On");
 
         hv.MapPost("/channels/{name}/off", async Task<Results<Ok<HvChannelView>, Accepted<HvChannelView>, ProblemHttpResult>> (
@@ -47,7 +47,7 @@ internal static class HvEndpoints
                         await off.ConfigureAwait(false);
                 }).ConfigureAwait(false);
             })
-            .RequireAuthorization(ApiRoles.Shifter)
+            .RequireAuthorization(Security.Roles.Shifter)
             .WithName("SwitchHvChannelOff").WithSummary("Switch off following the channel's power-down mode; ?wait=true returns when the readbacks say Off");
 
         hv.MapPut("/channels/{name}/setpoint", async Task<Results<Ok<HvChannelView>, Accepted<HvChannelView>, ProblemHttpResult>> (
@@ -62,14 +62,14 @@ internal static class HvEndpoints
                 return await CommandAsync(c!, request.Wait, async w =>
                 {
                     if (request.RampUpVoltsPerSecond is { } rup)
-                        await owner.Hardware.Boards.Values.Single(b => b.Name == c!.BoardName).SetRampUpAsync(c!.Index, rup, ct).ConfigureAwait(false);
+                        await c!.SetRampUpAsync(rup, ct).ConfigureAwait(false);
                     if (w)
                         await c!.RampAsync(request.Volts, null, ct).ConfigureAwait(false);
                     else
                         await c!.SwitchOnAsync(request.Volts, ct).ConfigureAwait(false);
                 }).ConfigureAwait(false);
             })
-            .RequireAuthorization(ApiRoles.Expert)
+            .RequireAuthorization(Security.Roles.Expert)
             .WithName("SetHvChannelSetpoint").WithSummary("Set VSET (and RUP) and switch on; ?wait in the body returns when On at VSET");
 
         hv.MapGet("/alarms", (HardwareOwner owner) => owner.Alarms().Select(ApiViews.Alarm).ToList())
@@ -128,12 +128,4 @@ internal static class HvEndpoints
             }
         }
     }
-}
-
-/// <summary>Authorization policies of the API, one per role (viewer reads, shifter operates, expert sets).</summary>
-internal static class ApiRoles
-{
-    public const string Viewer = "viewer";
-    public const string Shifter = "shifter";
-    public const string Expert = "expert";
 }

@@ -34,13 +34,13 @@ internal static class RunEndpoints
                     return Problems.For(e)!;
                 }
             })
-            .RequireAuthorization(ApiRoles.Shifter)
+            .RequireAuthorization(Security.Roles.Shifter)
             .WithName("StartRun").WithSummary("Start a physics or pedestal run (one at a time)");
 
         runs.MapPost("/current/stop", async Task<Results<Ok<RunView>, ProblemHttpResult>> (RunManager manager) =>
                 await manager.StopAsync().ConfigureAwait(false) is { } v ? TypedResults.Ok(v)
                     : Problems.Conflict("No run", "no run is going"))
-            .RequireAuthorization(ApiRoles.Shifter)
+            .RequireAuthorization(Security.Roles.Shifter)
             .WithName("StopRun").WithSummary("Operator stop of the run going on: file closed properly, run marked stopped");
     }
 }

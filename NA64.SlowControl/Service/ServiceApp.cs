@@ -51,7 +51,7 @@ public static class ServiceApp
         services.AddProblemDetails();
         services.AddExceptionHandler<Problems.Handler>();
         services.AddOpenApi();
-        ApiSecurity.Add(services, context);
+        ApiSecurity.Add(services, context, log);
 
         var app = builder.Build();
         app.UseExceptionHandler();

@@ -53,7 +53,7 @@ internal static class ServiceEndpoints
                     return Problems.Conflict("Not a simulated device", e.Message);
                 }
             })
-            .RequireAuthorization(ApiRoles.Expert)
+            .RequireAuthorization(Security.Roles.Expert)
             .WithTags("Simulators").WithName("InjectFault").WithSummary("Inject a named fault into a simulated device (refused for real devices)");
     }
 

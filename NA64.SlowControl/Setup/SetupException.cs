@@ -8,17 +8,23 @@ namespace NA64.SlowControl.Setup;
 /// <param name="Rule">The rule the value breaks, with the limit where there is one.</param>
 public sealed record SetupError(string SourceName, int Line, int Column, string Field, string? Value, string Rule)
 {
-    public override string ToString() => Value is null
-        ? string.Create(CultureInfo.InvariantCulture, $"{SourceName}:{Line}:{Column}: {Field}: {Rule}")
-        : string.Create(CultureInfo.InvariantCulture, $"{SourceName}:{Line}:{Column}: {Field} = '{Value}': {Rule}");
+    public override string ToString()
+    {
+        // Line 0: a problem with the file as a whole (missing, a folder), where no position exists.
+        string where = Line == 0 ? SourceName : string.Create(CultureInfo.InvariantCulture, $"{SourceName}:{Line}:{Column}");
+        return Value is null ? $"{where}: {Field}: {Rule}" : $"{where}: {Field} = '{Value}': {Rule}";
+    }
 }
 
 /// <summary>A setup file that cannot be used. Lists every problem found, not just the first.</summary>
 public sealed class SetupException : Exception
 {
     public SetupException(string sourceName, IReadOnlyList<SetupError> errors)
-        : base($"Setup '{sourceName}' is invalid ({errors.Count} problem{(errors.Count == 1 ? "" : "s")}):{Environment.NewLine}" +
-               string.Join(Environment.NewLine, errors.Select(e => "  " + e)))
+        : base(errors.Count == 1
+            // One problem, one line (the CLI prints it as it is).
+            ? $"Setup '{sourceName}' is invalid: {errors[0]}"
+            : $"Setup '{sourceName}' is invalid ({errors.Count} problems):{Environment.NewLine}" +
+              string.Join(Environment.NewLine, errors.Select(e => "  " + e)))
     {
         SourceName = sourceName;
         Errors = errors;

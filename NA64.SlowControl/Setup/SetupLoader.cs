@@ -24,16 +24,79 @@ public static partial class SetupLoader
     public static SetupFile Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string text;
+        // A relative usersFile is found beside the setup file, wherever na64hw was started from.
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
+        return LoadFromText(ReadFile(path), path, folder);
+    }
+
+    /// <summary>
+    /// The text of a YAML file, or a <see cref="SetupException"/> with one line saying why not (missing, a folder,
+    /// unreadable), so that a wrong path never shows as a stack trace or as a misleading "access denied".
+    /// </summary>
+    internal static string ReadFile(string path)
+    {
+        SetupException Refuse(string rule) => new(path, [new SetupError(path, 0, 0, "(file)", null, rule)]);
+        if (Directory.Exists(path))
+            throw Refuse("is a folder, not a YAML file");
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (FileNotFoundException)
         {
-            throw new SetupException(path, [new SetupError(path, 0, 0, "(file)", null, $"cannot be read: {e.Message}")]);
+            throw Refuse("does not exist");
         }
-        return LoadFromText(text, path);
+        catch (DirectoryNotFoundException)
+        {
+            throw Refuse($"does not exist (no folder '{Path.GetDirectoryName(Path.GetFullPath(path))}')");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw Refuse("cannot be read: permission denied");
+        }
+        catch (IOException e)
+        {
+            throw Refuse($"cannot be read: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The root node of a file that must hold exactly one YAML document. A syntax error, an empty file (nothing but
+    /// blanks and comments) and a second document each give a <see cref="SetupException"/> naming line and column.
+    /// </summary>
+    internal static YamlNode ParseSingleDocument(string yaml, string sourceName, string expected)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet marks are 1-based; its message repeats them ("(Line: 1, Col: 10, ...) - (...): "), so only the cause is kept.
+            throw new SetupException(sourceName,
+                [new SetupError(sourceName, (int)e.Start.Line, (int)e.Start.Column, "(syntax)", null, SyntaxCause(e))]);
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" } && stream.Documents.Count == 1)
+            throw new SetupException(sourceName, [new SetupError(sourceName, 1, 1, "(document)", null, $"file is empty; expected {expected}")]);
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode;
+            throw new SetupException(sourceName,
+                [new SetupError(sourceName, (int)second.Start.Line, (int)second.Start.Column, "(document)", null, "only one YAML document is allowed")]);
+        }
+
+        return stream.Documents[0].RootNode;
+    }
+
+    private static string SyntaxCause(YamlException e)
+    {
+        string message = e.InnerException is YamlException inner ? inner.Message : e.Message;
+        int marks = message.IndexOf("): ", StringComparison.Ordinal);
+        string cause = message.StartsWith("(Line:", StringComparison.Ordinal) && marks >= 0 ? message[(marks + 3)..] : message;
+        // One line: YamlDotNet sometimes explains on several.
+        return string.Join(' ', cause.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     public static SetupFile LoadDefault()
@@ -53,28 +116,14 @@ public static partial class SetupLoader
         return reader.ReadToEnd();
     }
 
-    public static SetupFile LoadFromText(string yaml, string sourceName)
+    /// <param name="baseDirectory">Folder a relative <c>usersFile</c> is resolved against; null: the current directory.</param>
+    public static SetupFile LoadFromText(string yaml, string sourceName, string? baseDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(sourceName);
-        var reader = new Reader(sourceName);
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            // YamlDotNet marks are 1-based.
-            throw new SetupException(sourceName,
-                [new SetupError(sourceName, (int)e.Start.Line, (int)e.Start.Column, "(syntax)", null, e.Message)]);
-        }
-        if (stream.Documents.Count == 0)
-            throw new SetupException(sourceName, [new SetupError(sourceName, 1, 1, "(document)", null, "file is empty; expected a mapping with 'devices'")]);
-        if (stream.Documents.Count > 1)
-            reader.Error(stream.Documents[1].RootNode, "(document)", null, "only one YAML document is allowed");
-
-        var setup = reader.ReadSetup(stream.Documents[0].RootNode);
+        var reader = new Reader(sourceName, baseDirectory ?? Directory.GetCurrentDirectory());
+        var root = ParseSingleDocument(yaml, sourceName, "a mapping with 'devices'");
+        var setup = reader.ReadSetup(root);
         if (reader.Errors.Count > 0 || setup is null)
             throw new SetupException(sourceName, reader.Errors);
         return setup;
@@ -83,7 +132,7 @@ public static partial class SetupLoader
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]+$")]
     private static partial Regex NamePattern();
 
-    private sealed class Reader(string source)
+    private sealed class Reader(string source, string baseDirectory)
     {
         public List<SetupError> Errors { get; } = [];
 
@@ -97,8 +146,18 @@ public static partial class SetupLoader
 
         public SetupFile? ReadSetup(YamlNode root)
         {
-            var top = Mapping(root, "(top level)", ["hvController", "devices", "readout"]);
+            var top = Mapping(root, "(top level)", ["hvController", "devices", "readout", "usersFile"]);
             if (top is null) return null;
+
+            string? usersFile = null;
+            if (top.Has("usersFile") && Text(top, "usersFile", required: true) is { } users)
+            {
+                usersFile = Path.GetFullPath(users, baseDirectory);
+                if (Directory.Exists(usersFile))
+                    Error(top.Node("usersFile"), "usersFile", users, $"is a folder ({usersFile}), not a users file");
+                else if (!File.Exists(usersFile))
+                    Error(top.Node("usersFile"), "usersFile", users, $"does not exist ({usersFile}; relative paths start at the setup file's folder)");
+            }
 
             var settings = top.Has("hvController")
                 ? ReadController(top.Node("hvController"), "hvController")
@@ -124,7 +183,7 @@ public static partial class SetupLoader
                     return null;
             }
 
-            return settings is null ? null : new SetupFile(source, settings, devices) { Readout = readout };
+            return settings is null ? null : new SetupFile(source, settings, devices) { Readout = readout, UsersFile = usersFile };
         }
 
         // MSADC register limits (NA64.Hardware MsadcRegisters): samples 25..32, 8 ports, 64 channels per module.

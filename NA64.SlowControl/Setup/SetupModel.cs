@@ -14,6 +14,9 @@ public sealed record SetupFile(string SourceName, HvControllerSettings HvControl
 
     /// <summary>The <c>readout:</c> section, or null when the file has none (readout commands then refuse to run).</summary>
     public ReadoutSetup? Readout { get; init; }
+
+    /// <summary>Full path of the <c>usersFile</c> (who may send commands to the service), or null when the setup names none.</summary>
+    public string? UsersFile { get; init; }
 }
 
 /// <summary>

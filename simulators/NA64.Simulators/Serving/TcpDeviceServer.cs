@@ -31,6 +31,9 @@ public sealed class TcpDeviceServer : IAsyncDisposable
         _log = (log ?? Serilog.Core.Logger.None).ForContext<TcpDeviceServer>();
     }
 
+    /// <summary>The address listened on, as <c>tcp 127.0.0.1:1470</c> (the real port after <see cref="Start"/>).</summary>
+    public string Endpoint => $"tcp {_listener.LocalEndpoint}";
+
     /// <summary>The port listened on (valid after <see cref="Start"/>).</summary>
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
@@ -42,7 +45,17 @@ public sealed class TcpDeviceServer : IAsyncDisposable
             throw new InvalidOperationException("TcpDeviceServer is already started.");
         }
 
-        _listener.Start();
+        try
+        {
+            _listener.Start();
+        }
+        catch (SocketException e)
+        {
+            // One line for the operator (which endpoint, why) instead of a socket stack trace.
+            var endpoint = (IPEndPoint)_listener.LocalEndpoint;
+            throw new ListenException($"tcp {endpoint}", e);
+        }
+
         _log.Information("Simulated device listening on TCP port {Port}", Port);
         _acceptLoop = AcceptLoopAsync(_stop.Token);
     }
@@ -108,4 +121,31 @@ public sealed class TcpDeviceServer : IAsyncDisposable
             _log.Information("Simulated device client {Remote} disconnected", remote);
         }
     }
+}
+
+/// <summary>
+/// A simulator could not listen where it was asked to. The message is one line naming the endpoint and the cause,
+/// e.g. <c>tcp 127.0.0.1:1470: address already in use</c>.
+/// </summary>
+public sealed class ListenException : IOException
+{
+    public ListenException(string endpoint, SocketException cause)
+        : base($"{endpoint}: {Describe(cause ?? throw new ArgumentNullException(nameof(cause)))}", cause)
+    {
+        Endpoint = endpoint;
+        Error = cause.SocketErrorCode;
+    }
+
+    /// <summary>Where it tried to listen, e.g. <c>tcp 127.0.0.1:1470</c>.</summary>
+    public string Endpoint { get; }
+
+    public SocketError Error { get; }
+
+    private static string Describe(SocketException e) => e.SocketErrorCode switch
+    {
+        SocketError.AddressAlreadyInUse => "address already in use",
+        SocketError.AccessDenied => "permission denied (ports below 1024 need privileges)",
+        SocketError.AddressNotAvailable => "address not available on this machine",
+        _ => e.Message,
+    };
 }

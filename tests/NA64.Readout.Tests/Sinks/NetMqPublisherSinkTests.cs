@@ -255,4 +255,111 @@ public sealed class NetMqPublisherSinkTests
         }));
         Assert.Contains("SendTimeout", timeout.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void AnAddressInUse_IsOneLineNamingTheAddressAndCause()
+    {
+        using var first = new NetMqPublisherSink(new NetMqPublisherOptions { Address = "tcp://127.0.0.1:*" });
+
+        var e = Assert.Throws<NetMqEndpointException>(() => new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = first.Endpoint, Pattern = NetMqPattern.Push,
+        }));
+
+        Assert.Equal($"{first.Endpoint}: address already in use", e.Message);
+        Assert.Equal(first.Endpoint, e.Address);
+    }
+
+    [Theory]
+    [InlineData("bogus://127.0.0.1:5556", "bogus://127.0.0.1:5556: unknown transport (expected tcp://host:port, ipc://path or inproc://name)")]
+    [InlineData("tcp://127.0.0.1", "tcp://127.0.0.1: malformed or unusable address")]
+    [InlineData("tcp://127.0.0.1:port", "tcp://127.0.0.1:port: malformed or unusable address")]
+    [InlineData("127.0.0.1:5556", "127.0.0.1:5556: ")]
+    public void AMalformedAddress_IsOneLineNamingTheAddressAndCause(string address, string start)
+    {
+        var e = Assert.Throws<NetMqEndpointException>(() => new NetMqPublisherSink(new NetMqPublisherOptions { Address = address }));
+
+        Assert.True(e.Message.StartsWith(start, StringComparison.Ordinal), e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public async Task Push_DropAfterTimeout_CountsTheWaitAndTheDrop()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "inproc://na64-events-push-counted", Pattern = NetMqPattern.Push, SendTimeout = TimeSpan.Zero,
+        }, time: time);
+        Assert.Equal(NetMqStallPolicy.DropAfterTimeout, new NetMqPublisherOptions { Address = "x" }.StallPolicy); // the default stays
+
+        await sink.WriteAsync(BuiltBatch(3), CancellationToken.None);
+        await sink.WriteAsync(BuiltBatch(2), CancellationToken.None);
+
+        Assert.Equal(new NetMqSinkCounters(false, TimeSpan.Zero, 2, TimeSpan.Zero, 2, 5), sink.Counters);
+    }
+
+    [Fact]
+    public async Task Publish_CountsEventsNobodySubscribedTo()
+    {
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions { Address = "inproc://na64-events-publish-counted" });
+        await sink.WriteAsync(BuiltBatch(4), CancellationToken.None);
+
+        var c = sink.Counters;
+        Assert.Equal((0L, 1L, 4L), (c.Waits, c.DroppedMessages, c.DroppedEvents));
+    }
+
+    [Fact]
+    public async Task Push_WaitForever_WaitsForAPullerAndShowsTheWaitLive()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "inproc://na64-events-push-forever", Pattern = NetMqPattern.Push, StallPolicy = NetMqStallPolicy.WaitForever,
+            SendTimeout = TimeSpan.Zero, // ignored by WaitForever
+        }, time: time);
+        var batch = BuiltBatch(3);
+
+        var write = Task.Run(() => sink.WriteAsync(batch, CancellationToken.None).AsTask());
+        Assert.True(SpinWait.SpinUntil(() => sink.Counters.Waiting, Receive), "the send never started waiting");
+        time.Advance(TimeSpan.FromSeconds(42));
+        Assert.Equal(TimeSpan.FromSeconds(42), sink.Counters.WaitingFor);
+        Assert.False(write.IsCompleted);
+
+        using var pull = new PullSocket();
+        pull.Connect(sink.Endpoint);
+        var result = await write.WaitAsync(Receive);
+
+        Assert.Equal(SinkWriteResult.All(batch), result);
+        Assert.Equal(3, Pull(pull, 3).Sum(m => m.Entries.Length));
+        Assert.Equal(new NetMqSinkCounters(false, TimeSpan.Zero, 1, TimeSpan.FromSeconds(42), 0, 0), sink.Counters);
+    }
+
+    [Fact]
+    public async Task Push_WaitForever_EndsWhenTheRunIsCancelled()
+    {
+        using var sink = new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "inproc://na64-events-push-cancelled", Pattern = NetMqPattern.Push, StallPolicy = NetMqStallPolicy.WaitForever,
+        });
+        using var stop = new CancellationTokenSource();
+
+        var write = Task.Run(() => sink.WriteAsync(BuiltBatch(2), stop.Token).AsTask());
+        Assert.True(SpinWait.SpinUntil(() => sink.Counters.Waiting, Receive), "the send never started waiting");
+        await stop.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => write.WaitAsync(Receive));
+        Assert.False(sink.Counters.Waiting);
+        Assert.Equal(0ul, sink.MessagesSent);
+    }
+
+    [Fact]
+    public void WaitForever_IsRefusedForPublish()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new NetMqPublisherSink(new NetMqPublisherOptions
+        {
+            Address = "inproc://z", StallPolicy = NetMqStallPolicy.WaitForever,
+        }));
+        Assert.Contains("applies to Push only", e.Message, StringComparison.Ordinal);
+    }
 }

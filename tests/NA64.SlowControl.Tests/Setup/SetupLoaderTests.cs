@@ -265,7 +265,7 @@ public class SetupLoaderTests
             Assert.Equal(path, SetupLoader.Load(path).SourceName);
 
             var missing = Assert.Throws<SetupException>(() => SetupLoader.Load(Path.Combine(dir, "nope.yaml")));
-            Assert.Contains("cannot be read", missing.Message, StringComparison.Ordinal);
+            Assert.Contains("nope.yaml: (file): does not exist", missing.Message, StringComparison.Ordinal);
         }
         finally
         {

@@ -204,6 +204,26 @@ public class LineDeviceServerTests
         Assert.Equal(1630, caen[2].VSet);
     }
 
+    [Fact]
+    public async Task SecondTcpServerOnAPortInUseGivesOneLineNamingTheEndpointAndCause()
+    {
+        var caen = new CaenTestBoard();
+        var server = new LineDeviceServer(caen.Wire, TimeProvider.System);
+        await using var first = new TcpDeviceServer(server, 0, IPAddress.Loopback);
+        first.Start();
+        await using var second = new TcpDeviceServer(server, first.Port, IPAddress.Loopback);
+
+        var e = Assert.Throws<ListenException>(second.Start);
+
+        Assert.Equal($"tcp 127.0.0.1:{first.Port}: address already in use", e.Message);
+        Assert.Equal(SocketError.AddressAlreadyInUse, e.Error);
+        Assert.Equal($"tcp 127.0.0.1:{first.Port}", e.Endpoint);
+        // The first server is untouched and still serves.
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, first.Port).WaitAsync(ServingHarness.Guard);
+        Assert.Equal("#BD:00,CMD:OK,VAL:N1470\r\n", await AskTcpAsync(client.GetStream(), "$BD:00,CMD:MON,PAR:BDNAME\r\n"));
+    }
+
     private static async Task<string> AskTcpAsync(NetworkStream stream, string request)
     {
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
