@@ -11,7 +11,8 @@ namespace NA64.SlowControl.Setup;
 /// reported together in one <see cref="SetupException"/>.
 /// </summary>
 /// <remarks>
-/// Schema (see Setup/README.md): top level <c>hvController</c> (optional) and <c>devices</c> (required).
+/// Schema (see Setup/README.md): top level <c>hvController</c> (optional), <c>devices</c> (required), <c>readout</c> and
+/// <c>usersFile</c> (optional).
 /// Unknown keys are errors at every level, so a typo never silently falls back to a default.
 /// </remarks>
 public static partial class SetupLoader

@@ -56,6 +56,7 @@ public sealed class ApiSecurityTests : IAsyncLifetime
                 : Results.Ok()).RequireAuthorization(Roles.Expert);
         _app.MapPost("/api/runs", () => Results.Problem(detail: "a run is already going (run 1001)", statusCode: StatusCodes.Status409Conflict))
             .RequireAuthorization(Roles.Shifter);
+        _app.MapPost("/api/boom", string () => throw new InvalidOperationException("board HV-A not answering")).RequireAuthorization(Roles.Shifter);
         await _app.StartAsync();
         _client = _app.GetTestClient();
     }
@@ -239,6 +240,18 @@ public sealed class ApiSecurityTests : IAsyncLifetime
         Assert.Equal(20, lines.Count(l => l.TryGetProperty("status", out var s) && s.GetInt32() == 200));
         Assert.Equal(20, lines.Count(l => l.TryGetProperty("status", out var s) && s.GetInt32() == 401));
         Assert.Equal(40, lines.Skip(1).Select(l => l.GetProperty("path").GetString()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_command_that_throws_is_recorded_as_500_with_the_cause_and_the_exception_goes_on()
+    {
+        // TestServer hands an unhandled application exception to the caller, as Kestrel would hand it to the host.
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _client.SendAsync(Post("/api/boom", "shifter-token")));
+        Assert.Equal("board HV-A not answering", e.Message);
+
+        var line = Assert.Single(AuditLines());
+        Assert.Equal((500, "InvalidOperationException: board HV-A not answering", "sam"),
+            (line.GetProperty("status").GetInt32(), line.GetProperty("detail").GetString(), line.GetProperty("user").GetString()));
     }
 
     [Fact]
