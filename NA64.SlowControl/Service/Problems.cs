@@ -22,7 +22,8 @@ internal static class Problems
     public static ProblemHttpResult Invalid(string field, object? value, string rule) =>
         TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Value refused",
             detail: string.Create(CultureInfo.InvariantCulture, $"{field} = {Format(value)} refused: {rule}"),
-            extensions: new Dictionary<string, object?> { ["field"] = field, ["value"] = value, ["limit"] = rule });
+            // JSON has no NaN or infinity: a non-finite value goes back as text.
+            extensions: new Dictionary<string, object?> { ["field"] = field, ["value"] = value is double d && !double.IsFinite(d) ? Format(d) : value, ["limit"] = rule });
 
     public static ProblemHttpResult Conflict(string title, string detail, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: title, detail: detail, extensions: extensions);
@@ -49,7 +50,12 @@ internal static class Problems
             title: "Value refused", detail: FirstLine(a.Message),
             extensions: new Dictionary<string, object?> { ["field"] = a.ParamName, ["value"] = a.ActualValue?.ToString() }),
         BadHttpRequestException b => TypedResults.Problem(statusCode: b.StatusCode, title: "Malformed request",
-            detail: b.InnerException is JsonException j ? JsonDetail(j) : b.Message),
+            detail: b.InnerException switch
+            {
+                JsonException j => JsonDetail(j),
+                { } inner => $"{FirstLine(b.Message)} {FirstLine(inner.Message)}",
+                _ => FirstLine(b.Message),
+            }),
         JsonException j => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: JsonDetail(j)),
         _ => null,
     };

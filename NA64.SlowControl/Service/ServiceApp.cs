@@ -48,6 +48,9 @@ public static class ServiceApp
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
+        // A body that does not bind (malformed JSON, NaN, a number out of range) reaches the exception handler, which
+        // answers with a problem naming the field instead of a bare 400.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<Problems.Handler>();
         services.AddOpenApi();
