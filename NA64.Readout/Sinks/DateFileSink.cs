@@ -113,6 +113,7 @@ public sealed class DateFileSink : IEventSink, IAsyncDisposable
     /// <summary>
     /// Creates the data file (never overwriting an existing one: a run file is precious) and writes the
     /// companion files beside it. If anything fails, the files created here are deleted again.
+    /// <paramref name="wrapStream"/> puts a stream of the caller's between the sink and the file (it owns the file stream).
     /// </summary>
     public static async Task<DateFileSink> CreateAsync(
         string dataFilePath,
@@ -120,7 +121,8 @@ public sealed class DateFileSink : IEventSink, IAsyncDisposable
         int flushEveryEvents = 0,
         ILogger? log = null,
         CancellationToken cancellationToken = default,
-        DateRunFraming? framing = null)
+        DateRunFraming? framing = null,
+        Func<Stream, Stream>? wrapStream = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataFilePath);
         ArgumentNullException.ThrowIfNull(companions);
@@ -151,7 +153,10 @@ public sealed class DateFileSink : IEventSink, IAsyncDisposable
                 log?.Information("Wrote {Companion} beside {DataFile}", path, dataFilePath);
             }
 
-            return new DateFileSink(stream, "date-file", leaveOpen: false, flushEveryEvents, log, framing) { FilePath = dataFilePath };
+            return new DateFileSink(wrapStream is null ? stream : wrapStream(stream), "date-file", leaveOpen: false, flushEveryEvents, log, framing)
+            {
+                FilePath = dataFilePath,
+            };
         }
         catch (Exception ex)
         {
