@@ -512,11 +512,15 @@ public sealed class ReadoutRun : IAsyncDisposable
         };
         companions.AddRange(extra);
         var framing = new DateRunFraming(run, _time, new DateWriterOptions { LdcId = 1, GdcId = 1 }, bursts);
+        // The directory must be new: what is already there is not this run's, so it is neither written into nor removed.
+        if (Directory.Exists(record.Directory))
+        {
+            await Registry.DeleteAsync(run, CancellationToken.None).ConfigureAwait(false);
+            throw new IOException($"run directory {record.Directory} already exists; run {run} not started");
+        }
+
         try
         {
-            // The directory must be new: a leftover of an older registry is never written into.
-            if (Directory.Exists(record.Directory) && Directory.EnumerateFileSystemEntries(record.Directory).Any())
-                throw new IOException($"run directory {record.Directory} already holds files; run {run} not started");
             Directory.CreateDirectory(record.Directory);
             var sink = await DateFileSink.CreateAsync(dataFile, companions, log: _log, cancellationToken: ct, framing: framing, wrapStream: wrap)
                 .ConfigureAwait(false);

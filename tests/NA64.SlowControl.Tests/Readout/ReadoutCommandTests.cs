@@ -32,12 +32,16 @@ public sealed class ReadoutCommandTests : IDisposable
 
         Assert.Equal(0, await Root().Parse(["readout", "run", "--events", "100", "--out", _directory]).InvokeAsync());
         Assert.Equal(0, await Root().Parse(["readout", "run", "--events", "10", "--out", _directory]).InvokeAsync());
-        // Two runs: the second takes the next run number, nothing is overwritten.
-        foreach (var run in new[] { "001001", "001002" })
+        // Three runs from the registry: the pedestal run 1001, then 1002 and 1003, each in its own directory.
+        Assert.True(File.Exists(Path.Combine(_directory, "runs", "1001", "cdr01001-001001.dat")));
+        foreach (var run in new[] { "001002", "001003" })
         {
-            Assert.True(File.Exists(Path.Combine(_directory, $"cdr01001-{run}.dat")));
-            Assert.True(File.Exists(Path.Combine(_directory, $"cdr01001-{run}.map.xml")));
-            Assert.True(File.Exists(Path.Combine(_directory, $"cdr01001-{run}.setup.yaml")));
+            string dir = Path.Combine(_directory, "runs", run.TrimStart('0'));
+            Assert.True(File.Exists(Path.Combine(dir, $"cdr01001-{run}.dat")));
+            Assert.True(File.Exists(Path.Combine(dir, $"cdr01001-{run}.map.xml")));
+            Assert.True(File.Exists(Path.Combine(dir, "setup.yaml")));
+            Assert.True(File.Exists(Path.Combine(dir, "summary.txt")));
+            Assert.True(File.Exists(Path.Combine(dir, "summary.json")));
         }
     }
 
@@ -48,6 +52,6 @@ public sealed class ReadoutCommandTests : IDisposable
     public async Task Physics_run_needs_exactly_one_of_events_or_spills_and_a_latency_the_module_takes(params string[] args)
     {
         Assert.Equal(2, await Root().Parse([.. args, _directory]).InvokeAsync());
-        Assert.False(Directory.Exists(_directory) && Directory.EnumerateFiles(_directory, "*.dat").Any());
+        Assert.False(Directory.Exists(_directory) && Directory.EnumerateFiles(_directory, "*.dat", SearchOption.AllDirectories).Any());
     }
 }
