@@ -195,7 +195,8 @@ public sealed class ReadoutRun : IAsyncDisposable
     /// directory; tables per module saved and downloaded (pedestals + thresholds). A write error ends the run as failed
     /// (no tables taken over, result with the reason); cancellation ends it as stopped, then throws.
     /// </summary>
-    public async Task<PedestalRunResult> PedestalRunAsync(int? events = null, CancellationToken ct = default)
+    /// <param name="progress">Told the number of triggers taken after each one (live status of a service; tests stop a run with it).</param>
+    public async Task<PedestalRunResult> PedestalRunAsync(int? events = null, CancellationToken ct = default, IProgress<int>? progress = null)
     {
         int n = events ?? _readout.PedestalEvents;
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1, nameof(events));
@@ -214,6 +215,7 @@ public sealed class ReadoutRun : IAsyncDisposable
         PedestalTable[] tables = [];
         var tableFiles = new List<string>();
         int verified = 0;
+        EventBatch? batch = null;
         try
         {
             await StartModulesAsync(ct).ConfigureAwait(false);
@@ -224,7 +226,7 @@ public sealed class ReadoutRun : IAsyncDisposable
             var data = new SadcEventData();
             var moduleBlock = new short[ReadoutChannelMap.ModuleChannels * s];
             var date = new DateEventBuilder(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
-            var batch = new EventBatch(PedestalBatchEvents, PedestalBatchEvents * (DateEventHeader.Bytes + (Crate.Sources.Count * (fragment.Length + DateEquipmentHeader.Bytes))));
+            batch = new EventBatch(PedestalBatchEvents, PedestalBatchEvents * (DateEventHeader.Bytes + (Crate.Sources.Count * (fragment.Length + DateEquipmentHeader.Bytes))));
             for (int trigger = 1; trigger <= n && status == RunStatus.Completed; trigger++)
             {
                 ct.ThrowIfCancellationRequested();
@@ -273,6 +275,7 @@ public sealed class ReadoutRun : IAsyncDisposable
                     throw new InvalidOperationException("pedestal run: a calibration event does not fit an empty batch");
                 if (batch.IsFull || trigger == n)
                     (status, reason, lost) = await WriteCalibrationAsync(file, batch, faults, lost).ConfigureAwait(false);
+                progress?.Report(trigger);
             }
 
             await StopModulesAsync(ct).ConfigureAwait(false);
@@ -296,6 +299,9 @@ public sealed class ReadoutRun : IAsyncDisposable
         {
             status = RunStatus.Stopped;
             reason = "operator stop";
+            // The triggers taken before the stop are kept: the last partial batch still goes into the file.
+            if (batch is { Count: > 0 })
+                (_, _, lost) = await WriteCalibrationAsync(file, batch, faults, lost).ConfigureAwait(false);
             await StopModulesAsync(CancellationToken.None).ConfigureAwait(false);
             await EndRunAsync(started, status, reason, triggers, lost, faults, null).ConfigureAwait(false);
             throw;
