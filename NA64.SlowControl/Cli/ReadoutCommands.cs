@@ -17,7 +17,7 @@ internal static class ReadoutCommands
         var readout = new Command("readout", "Calorimeter readout: pedestal runs and physics runs to DATE files");
 
         var pedEvents = new Option<int?>("--events") { Description = "Random triggers (default: the setup's readout.pedestalEvents)" };
-        var pedOut = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default: the setup's readout.outputDirectory, ./data)" };
+        var pedOut = new Option<DirectoryInfo?>("--out") { Description = "Data directory (default: the setup's dataDirectory)" };
         var pedestal = new Command("pedestal-run", "Latch-all random triggers with no beam: pedestal tables saved and downloaded to the modules") { pedEvents, pedOut };
         pedestal.SetAction((parse, ct) => RunAsync(parse, log, parse.GetValue(pedOut), ct, async run =>
         {
@@ -29,7 +29,7 @@ internal static class ReadoutCommands
 
         var events = new Option<long?>("--events") { Description = "Stop after N triggers" };
         var spills = new Option<int?>("--spills") { Description = "Stop after N spills" };
-        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Output directory (default: the setup's readout.outputDirectory, ./data)" };
+        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Data directory (default: the setup's dataDirectory)" };
         var zmq = new Option<string?>("--zmq") { Description = "Also publish events on this ZeroMQ address, e.g. tcp://127.0.0.1:5556" };
         var zmqPush = new Option<string?>("--zmq-push") { Description = "Also push events to event builders pulling from this ZeroMQ address (lossless: the run waits for them)" };
         var latency = new Option<int?>("--latency") { Description = "MSADC latency (window position, sample clocks 0..320) for this run; default the setup's readout.latency" };
@@ -60,7 +60,7 @@ internal static class ReadoutCommands
             var result = await PhysicsRunWithLiveRatesAsync(run, new PhysicsRunRequest { Events = n, Spills = s, ZmqAddress = parse.GetValue(zmq), ZmqPushAddress = parse.GetValue(zmqPush) }, ct)
                 .ConfigureAwait(false);
             PrintSummary(result, run.Readout);
-            return result.Pipeline.IsBalanced ? 0 : 1;
+            return result.Pipeline.IsBalanced && result.Status != NA64.SlowControl.Runs.RunStatus.Failed ? 0 : 1;
         }));
         readout.Subcommands.Add(physics);
         return readout;
@@ -230,6 +230,8 @@ internal static class ReadoutCommands
         AnsiConsole.MarkupLine($"Map file (ChipSADC + ChipsCreation): [blue]{Markup.Escape(r.MapFile)}[/]");
         foreach (var companion in r.CompanionFiles.Where(c => c != r.MapFile))
             AnsiConsole.MarkupLine($"  beside it: {Markup.Escape(Path.GetFileName(companion))}");
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"Run {r.RunNumber}: {Markup.Escape(NA64.SlowControl.Runs.RunRegistry.Name(r.Status))}{(r.Reason is null ? "" : " - " + Markup.Escape(r.Reason))}; summary [blue]{Markup.Escape(r.SummaryFile)}[/]"));
     }
 
     /// <summary>Reports on the caller's thread (the live display refreshes from the run's own loop).</summary>
