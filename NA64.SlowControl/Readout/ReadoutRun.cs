@@ -196,7 +196,9 @@ public sealed class ReadoutRun : IAsyncDisposable
     /// (no tables taken over, result with the reason); cancellation ends it as stopped, then throws.
     /// </summary>
     /// <param name="progress">Told the number of triggers taken after each one (live status of a service; tests stop a run with it).</param>
-    public async Task<PedestalRunResult> PedestalRunAsync(int? events = null, CancellationToken ct = default, IProgress<int>? progress = null)
+    /// <param name="wrapDataStream">Puts a stream between the DATE sink and its file (tests: a disk that fills up).</param>
+    public async Task<PedestalRunResult> PedestalRunAsync(int? events = null, CancellationToken ct = default, IProgress<int>? progress = null,
+        Func<Stream, Stream>? wrapDataStream = null)
     {
         int n = events ?? _readout.PedestalEvents;
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1, nameof(events));
@@ -205,7 +207,7 @@ public sealed class ReadoutRun : IAsyncDisposable
         _log.Information("Pedestal run: {Events} random triggers, {Modules} modules, {Samples} samples", n, modules.Count, s);
         await ConfigureAsync(MsadcConfiguration.Uniform(MsadcMode.LatchAll, s, _latency, new MsadcChannelSettings(0, 0, 0)), ct).ConfigureAwait(false);
 
-        var started = await StartRunAsync(RunType.Pedestal, null, null, [], bursts: false, ct).ConfigureAwait(false);
+        var started = await StartRunAsync(RunType.Pedestal, null, wrapDataStream, [], bursts: false, ct).ConfigureAwait(false);
         var (record, file) = (started.Record, started.Sink);
         RunStatus status = RunStatus.Completed;
         string? reason = null;

@@ -207,6 +207,30 @@ public sealed class RunDirectoryTests
     }
 
     [Fact]
+    public async Task A_full_disk_during_a_pedestal_run_fails_it_keeps_the_old_tables_and_leaves_complete_events()
+    {
+        await using var kit = ReadoutTestKit.Create();
+        var first = await kit.Run.PedestalRunAsync(50);
+        string before = await File.ReadAllTextAsync(first.Files[0]);
+
+        var result = await kit.Run.PedestalRunAsync(400, wrapDataStream: file => new DiskFullStream(file, 300_000));
+
+        Assert.Equal(RunStatus.Failed, result.Status);
+        Assert.Contains("No space left on device", result.Reason, StringComparison.Ordinal);
+        Assert.Empty(result.Tables);
+        Assert.Equal(before, await File.ReadAllTextAsync(first.Files[0]));
+        Assert.Same(first.Tables, kit.Run.Pedestals);
+        var check = DateFileChecker.Check(result.DataFile);
+        Assert.Equal(new FileInfo(result.DataFile).Length, check.ValidBytes);
+        Assert.True(check.IsGood || check.FirstProblem!.Kind == DateFileProblemKind.MissingEndOfRun, check.FirstProblem?.ToString());
+        var row = await kit.Run.Registry.GetAsync(result.RunNumber);
+        Assert.Equal((RunStatus.Failed, check.Count(DateEventType.Calibration)), (row!.Status, row.Events));
+        var json = RunReport.FromJson(await File.ReadAllTextAsync(Path.Combine(result.RunDirectory, "summary.json")));
+        Assert.True(json.EventsLost > 0);
+        Assert.Equal(json.EventsLost + json.EventsWritten, json.Triggers);
+    }
+
+    [Fact]
     public async Task A_stop_before_the_run_starts_leaves_no_run()
     {
         await using var kit = ReadoutTestKit.Create();
