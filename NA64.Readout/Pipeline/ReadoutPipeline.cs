@@ -400,6 +400,15 @@ public sealed class ReadoutPipeline
                 counters.AddDropped(result.DropReason, result.Dropped);
             }
 
+            if (result.Fault is { } fault)
+            {
+                Counters.AddFault($"sink {sink.Name}: {fault}");
+                _log.Error("Sink {Sink} failed after {Written} of {Events} events of a batch: {Fault}; its remaining events are counted as dropped",
+                    sink.Name, result.Written, batch.Count, fault);
+                StopAfterSinkFailure(sink);
+                return false;
+            }
+
             return true;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -412,7 +421,18 @@ public sealed class ReadoutPipeline
             counters.AddDropped(DropReason.SinkFailure, batch.Count);
             Counters.AddFault($"sink {sink.Name}: {ex.GetType().Name}: {ex.Message}");
             _log.Error(ex, "Sink {Sink} failed; its remaining events are counted as dropped", sink.Name);
+            StopAfterSinkFailure(sink);
             return false;
+        }
+    }
+
+    private void StopAfterSinkFailure(IEventSink sink)
+    {
+        if (sink.StopsRunOnFailure && !_stopReading.IsCancellationRequested)
+        {
+            _log.Error("Sink {Sink} holds the run's data: the run stops", sink.Name);
+            Counters.AddFault($"run stopped: sink {sink.Name} failed");
+            _stopReading.Cancel();
         }
     }
 

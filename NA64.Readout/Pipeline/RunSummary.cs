@@ -4,6 +4,8 @@ namespace NA64.Readout.Pipeline;
 public sealed record SinkSummary(string Name, long Written, long BytesWritten, IReadOnlyDictionary<DropReason, long> Dropped)
 {
     public long TotalDropped => Dropped.Values.Sum();
+
+    public long GetDropped(DropReason reason) => Dropped.TryGetValue(reason, out var n) ? n : 0;
 }
 
 /// <summary>

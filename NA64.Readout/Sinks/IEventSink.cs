@@ -20,11 +20,23 @@ public interface IEventSink
 
     /// <summary>Pushes buffered data out (end of run). Called once, after the last <see cref="WriteAsync"/>.</summary>
     ValueTask FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when losing this sink loses the run (the DATE file): when it fails (throws, or returns a result with a
+    /// <see cref="SinkWriteResult.Fault"/>) the pipeline stops reading and ends the run. False for monitors and publishers.
+    /// </summary>
+    bool StopsRunOnFailure => false;
 }
 
 /// <summary>What a sink did with a batch: written + dropped equals the batch's event count.</summary>
 public readonly record struct SinkWriteResult(int Written, long BytesWritten, int Dropped, DropReason DropReason)
 {
+    /// <summary>
+    /// Set when the sink's output failed while writing this batch (disk full): the counts say what got through, the
+    /// sink is not used again this run, and the text becomes a fault of the run.
+    /// </summary>
+    public string? Fault { get; init; }
+
     /// <summary>Every event of the batch got through.</summary>
     public static SinkWriteResult All(EventBatch events)
     {

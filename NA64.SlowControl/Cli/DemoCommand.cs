@@ -89,21 +89,18 @@ internal static class DemoCommand
         foreach (var request in new[] { new RunStartRequest("pedestal", DemoPedestalEvents), new RunStartRequest("physics", DemoEvents) })
         {
             var started = await client.SendAsync<RunView>(HttpMethod.Post, "/api/runs", request, ct).ConfigureAwait(false);
-            RunView? end = null;
-            while (end is null)
+            uint? number = null;
+            while (true)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
                 var current = await client.GetAsync<RunView?>("/api/runs/current", ct).ConfigureAwait(false);
-                if (current is not null && current.Started == started.Started)
-                {
-                    AnsiConsole.WriteLine(ReadoutCommands.LiveLine(current));
-                    continue;
-                }
-
-                var all = await client.GetAsync<List<RunView>>("/api/runs", ct).ConfigureAwait(false);
-                end = all.Last(r => r.Started == started.Started);
+                if (current is null || current.Started != started.Started)
+                    break;
+                number ??= current.Number;
+                AnsiConsole.WriteLine(ReadoutCommands.LiveLine(current));
             }
 
+            var end = await ReadoutCommands.FinalAsync(client, number, ct).ConfigureAwait(false);
             ReadoutCommands.PrintEnd(end);
             if (end.Status != "completed")
                 return ExitCodes.Failed;

@@ -74,7 +74,7 @@ internal static class ReadoutCommands
     /// </summary>
     private static async Task<int> FollowAsync(ServiceClient client, RunView run, bool stopOnInterrupt, CancellationToken ct)
     {
-        RunView? now = run;
+        uint? number = run.Number;
         try
         {
             while (true)
@@ -83,7 +83,7 @@ internal static class ReadoutCommands
                 var current = await client.GetAsync<RunView?>("/api/runs/current", ct).ConfigureAwait(false);
                 if (current is null || current.Started != run.Started)
                     break;
-                now = current;
+                number ??= current.Number;
                 AnsiConsole.WriteLine(LiveLine(current));
             }
         }
@@ -98,10 +98,22 @@ internal static class ReadoutCommands
             return ExitCodes.Interrupted;
         }
 
-        var all = await client.GetAsync<List<RunView>>("/api/runs", ct).ConfigureAwait(false);
-        var end = all.LastOrDefault(r => r.Started == run.Started) ?? now;
+        var end = await FinalAsync(client, number, ct).ConfigureAwait(false);
         PrintEnd(end);
         return end.Status == "completed" ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>The run as the registry keeps it once ended, with its summary.</summary>
+    internal static async Task<RunView> FinalAsync(ServiceClient client, uint? number, CancellationToken ct)
+    {
+        if (number is null)
+        {
+            var all = await client.GetAsync<List<RunView>>("/api/runs", ct).ConfigureAwait(false);
+            number = all.LastOrDefault()?.Number
+                ?? throw new ServiceRefusedException(0, "the run ended but the registry lists no run");
+        }
+
+        return await client.GetAsync<RunView>($"/api/runs/{number}", ct).ConfigureAwait(false);
     }
 
     internal static string LiveLine(RunView r) => string.Create(CultureInfo.InvariantCulture,

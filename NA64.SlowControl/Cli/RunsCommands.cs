@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using NA64.Readout.Formats;
 using NA64.SlowControl.Service;
 using Spectre.Console;
 
@@ -25,6 +26,55 @@ internal static class RunsCommands
             AnsiConsole.Write(table);
             return ExitCodes.Ok;
         }));
+
+        var number = new Argument<uint>("number") { Description = "Run number" };
+        var show = new Command("show", "A run's summary (its summary.txt)") { number };
+        show.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, async client =>
+        {
+            var run = await client.GetAsync<RunView>($"/api/runs/{parse.GetValue(number).ToString(CultureInfo.InvariantCulture)}", ct).ConfigureAwait(false);
+            ReadoutCommands.PrintEnd(run);
+            return ExitCodes.Ok;
+        }));
+        runs.Subcommands.Add(show);
+
+        var file = new Argument<FileInfo>("file") { Description = "A DATE raw file (.dat)" };
+        var check = new Command("check", "Read a DATE file: events per type and the first problem with its byte offset (no service needed)") { file };
+        check.SetAction(parse =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!path.Exists)
+            {
+                AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(path.FullName)}: does not exist");
+                return ExitCodes.Refused;
+            }
+
+            DateFileCheckResult result;
+            try
+            {
+                result = DateFileChecker.Check(path.FullName);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(path.FullName)}: {Markup.Escape(e.Message)}");
+                return ExitCodes.Refused;
+            }
+
+            var table = new Table().Border(TableBorder.Simple).AddColumn("event type").AddColumn(new TableColumn("events").RightAligned());
+            foreach (var (type, n) in result.EventsByType.OrderBy(p => p.Key))
+                table.AddRow(Markup.Escape(DateFileChecker.Name((DateEventType)type)), n.ToString(CultureInfo.InvariantCulture));
+            AnsiConsole.Write(table);
+            AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{path.Name}: run {result.RunNumber?.ToString(CultureInfo.InvariantCulture) ?? "?"}, {result.Bursts} bursts, {result.ValidBytes} of {path.Length} bytes good"));
+            if (result.FirstProblem is { } problem)
+            {
+                AnsiConsole.MarkupLine($"[red]First problem:[/] {Markup.Escape(problem.ToString())}");
+                return ExitCodes.Failed;
+            }
+
+            AnsiConsole.MarkupLine("[green]No problem found.[/]");
+            return ExitCodes.Ok;
+        });
+        runs.Subcommands.Add(check);
         return runs;
     }
 }

@@ -6,6 +6,7 @@ using NA64.Readout.Formats;
 using NA64.Readout.Pipeline;
 using NA64.Readout.Processing;
 using NA64.Readout.Sinks;
+using NA64.SlowControl.Runs;
 using NA64.SlowControl.Setup;
 using NA64.Simulators.Physics;
 using Serilog;
@@ -13,11 +14,13 @@ using Serilog;
 namespace NA64.SlowControl.Readout;
 
 /// <summary>What a pedestal run produced.</summary>
-/// <param name="Tables">One table per module, in <see cref="ReadoutChannelMap.Modules"/> order.</param>
-/// <param name="Files">Where each table was saved.</param>
+/// <param name="Tables">One table per module, in <see cref="ReadoutChannelMap.Modules"/> order (empty when the run did not complete).</param>
+/// <param name="Files">Where each table was saved for later runs (<c>&lt;dataDirectory&gt;/pedestals/</c>).</param>
 /// <param name="RegistersVerified">Registers written to the modules and read back equal.</param>
+/// <param name="RunDirectory">The run's directory: DATE file of calibration events, map, effective setup, tables, summary.</param>
+/// <param name="SummaryFile">The run's <c>summary.txt</c> (beside it <c>summary.json</c>).</param>
 public sealed record PedestalRunResult(int Events, IReadOnlyList<PedestalTable> Tables, IReadOnlyList<string> Files, int RegistersVerified,
-    int DeadChannels, int NoisyChannels);
+    int DeadChannels, int NoisyChannels, uint RunNumber, RunStatus Status, string? Reason, string RunDirectory, string DataFile, string SummaryFile);
 
 /// <summary>How long a physics run lasts and where its data go.</summary>
 public sealed record PhysicsRunRequest
@@ -44,6 +47,12 @@ public sealed record PhysicsRunRequest
 
     /// <summary>Called with each generated event's truth and the generator's sample block [channel][sample] (tests; the array is reused).</summary>
     public Action<EventTruth, short[]>? OnTruth { get; init; }
+
+    /// <summary>A note kept with the run in the registry and the summary (e.g. "latency scan").</summary>
+    public string? Note { get; init; }
+
+    /// <summary>Wraps the DATE file's stream (tests: a disk that fills up). Null: the file itself.</summary>
+    public Func<Stream, Stream>? WrapDataStream { get; init; }
 }
 
 /// <summary>Everything a physics run reports at its end.</summary>
@@ -71,39 +80,60 @@ public sealed record PhysicsRunResult(
     string DataFile,
     string MapFile,
     IReadOnlyList<string> CompanionFiles,
-    long BytesWritten);
+    long BytesWritten,
+    RunStatus Status,
+    string? Reason,
+    string RunDirectory,
+    string SummaryFile,
+    RunReport Report);
 
 /// <summary>
-/// Run control for the calorimeter readout on simulated MSADC modules. Pedestal run: latch-all, random triggers with
-/// no beam, <see cref="PedestalAccumulator"/> per module, tables saved, then pedestals and n·σ thresholds downloaded to
-/// every module through the <see cref="MsadcModule"/> driver (each write read back by the driver, then the whole register
-/// file compared). Physics run: modules configured and started, the generator feeds them trigger by trigger in
-/// simulated time, and the <see cref="ReadoutPipeline"/> runs receiver -> <see cref="MsadcZeroSuppressionStage"/> ->
-/// event builder (DATE 3.6) -> DATE file (+ setup, pedestal tables, ChipSADC map), optional ZeroMQ publisher, live monitor.
+/// Run control for the calorimeter readout on simulated MSADC modules. Every run (pedestal or physics) takes its number
+/// from the data directory's <see cref="RunRegistry"/> and writes into its run directory
+/// <c>&lt;dataDirectory&gt;/runs/&lt;number&gt;/</c>: the DATE file (SOR, SOB…EOB per spill, EOR; calibration events for a
+/// pedestal run), the ChipSADC map, the effective setup, the pedestal tables and the summary (txt + json).
+/// Pedestal run: latch-all, random triggers with no beam, <see cref="PedestalAccumulator"/> per module, tables saved
+/// (run directory and <c>&lt;dataDirectory&gt;/pedestals/</c>), then pedestals and n·σ thresholds downloaded to every
+/// module through the <see cref="MsadcModule"/> driver (each write read back by the driver, then the whole register file
+/// compared). Physics run: modules configured and started, the generator feeds them trigger by trigger in simulated
+/// time, and the <see cref="ReadoutPipeline"/> runs receiver -> <see cref="MsadcZeroSuppressionStage"/> -> event builder
+/// (DATE 3.6) -> DATE file, optional ZeroMQ publisher, live monitor. A start that fails leaves no files and no registry
+/// row; an operator stop (cancellation) ends the run as stopped, a write error of the DATE file as failed with the reason.
 /// </summary>
 public sealed class ReadoutRun : IAsyncDisposable
 {
-    /// <summary>Directory (under the output directory) holding the latest pedestal tables.</summary>
+    /// <summary>Directory (under the data directory) holding the latest pedestal tables.</summary>
     public const string PedestalDirectory = "pedestals";
 
+    /// <summary>The effective setup's file name in a run directory.</summary>
+    public const string SetupFileName = "setup.yaml";
+
+    private const int PedestalBatchEvents = 64;
+
+    private readonly SetupFile _setup;
     private readonly ReadoutSetup _readout;
     private readonly string _setupText;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly bool _ownsRegistry;
     private PedestalTable[]? _tables;
     private int _latency;
 
-    /// <param name="setupText">The setup file's text, written beside each DATE file.</param>
-    /// <param name="outputDirectory">Overrides the setup's output directory.</param>
-    public ReadoutRun(SetupFile setup, string setupText, TimeProvider time, ILogger? log = null, string? outputDirectory = null)
+    /// <param name="setupText">The setup file's text: the base of each run's effective setup.</param>
+    /// <param name="dataDirectory">Overrides the setup's data directory.</param>
+    /// <param name="registry">The data directory's run registry, shared with a service; null opens one (owned, closed on dispose).</param>
+    public ReadoutRun(SetupFile setup, string setupText, TimeProvider time, ILogger? log = null, string? dataDirectory = null, RunRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(setup);
+        _setup = setup;
         _readout = setup.Readout ?? throw new InvalidOperationException(
             $"Setup '{setup.SourceName}' has no 'readout:' section: no MSADC modules to read out");
         _setupText = setupText ?? throw new ArgumentNullException(nameof(setupText));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _log = log ?? Serilog.Core.Logger.None;
-        OutputDirectory = Path.GetFullPath(outputDirectory ?? _readout.OutputDirectory);
+        DataDirectory = Path.GetFullPath(dataDirectory ?? setup.DataDirectory);
+        Registry = registry ?? RunRegistry.Open(DataDirectory, _readout.RunNumber, time, _log);
+        _ownsRegistry = registry is null;
         Crate = new SimulatedMsadcCrate(_readout, time, _log);
         _latency = _readout.Latency;
     }
@@ -122,7 +152,13 @@ public sealed class ReadoutRun : IAsyncDisposable
         }
     }
 
-    public string OutputDirectory { get; }
+    /// <summary>The data directory: registry, <c>runs/</c>, <c>pedestals/</c>.</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The older name of <see cref="DataDirectory"/>.</summary>
+    public string OutputDirectory => DataDirectory;
+
+    public RunRegistry Registry { get; }
 
     public SimulatedMsadcCrate Crate { get; }
 
@@ -130,15 +166,20 @@ public sealed class ReadoutRun : IAsyncDisposable
 
     public ReadoutSetup Readout => _readout;
 
-    /// <summary>Pedestal tables in use (after a pedestal run or loaded from the output directory), else null.</summary>
+    /// <summary>Pedestal tables in use (after a pedestal run or loaded from the data directory), else null.</summary>
     public IReadOnlyList<PedestalTable>? Pedestals => _tables;
 
-    public async ValueTask DisposeAsync() => await Crate.DisposeAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await Crate.DisposeAsync().ConfigureAwait(false);
+        if (_ownsRegistry)
+            Registry.Dispose();
+    }
 
     public string PedestalFile(ReadoutModule module) =>
-        Path.Combine(OutputDirectory, PedestalDirectory, module.Name + PedestalTable.FileSuffix);
+        Path.Combine(DataDirectory, PedestalDirectory, module.Name + PedestalTable.FileSuffix);
 
-    /// <summary>Loads the tables of an earlier pedestal run from the output directory; false when any is missing.</summary>
+    /// <summary>Loads the tables of an earlier pedestal run from the data directory; false when any is missing.</summary>
     public bool TryLoadPedestals()
     {
         var files = Map.Modules.Select(PedestalFile).ToArray();
@@ -149,8 +190,15 @@ public sealed class ReadoutRun : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Latch-all random triggers with no beam; tables per module saved and downloaded (pedestals + thresholds).</summary>
-    public async Task<PedestalRunResult> PedestalRunAsync(int? events = null, CancellationToken ct = default)
+    /// <summary>
+    /// Latch-all random triggers with no beam, written as DATE calibration events (SOR, calibration…, EOR) into the run
+    /// directory; tables per module saved and downloaded (pedestals + thresholds). A write error ends the run as failed
+    /// (no tables taken over, result with the reason); cancellation ends it as stopped, then throws.
+    /// </summary>
+    /// <param name="progress">Told the number of triggers taken after each one (live status of a service; tests stop a run with it).</param>
+    /// <param name="wrapDataStream">Puts a stream between the DATE sink and its file (tests: a disk that fills up).</param>
+    public async Task<PedestalRunResult> PedestalRunAsync(int? events = null, CancellationToken ct = default, IProgress<int>? progress = null,
+        Func<Stream, Stream>? wrapDataStream = null)
     {
         int n = events ?? _readout.PedestalEvents;
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1, nameof(events));
@@ -158,71 +206,135 @@ public sealed class ReadoutRun : IAsyncDisposable
         var modules = Map.Modules;
         _log.Information("Pedestal run: {Events} random triggers, {Modules} modules, {Samples} samples", n, modules.Count, s);
         await ConfigureAsync(MsadcConfiguration.Uniform(MsadcMode.LatchAll, s, _latency, new MsadcChannelSettings(0, 0, 0)), ct).ConfigureAwait(false);
-        await StartModulesAsync(ct).ConfigureAwait(false);
 
-        var accumulators = modules.Select(_ => new PedestalAccumulator(ReadoutChannelMap.ModuleChannels, log: _log)).ToArray();
-        var generator = Crate.Generator;
-        var block = new short[generator.BlockLength];
-        var fragment = new byte[Crate.Sources.Max(x => x.MaxFragmentBytes)];
-        var data = new SadcEventData();
-        var moduleBlock = new short[ReadoutChannelMap.ModuleChannels * s];
-        for (int trigger = 1; trigger <= n; trigger++)
+        var started = await StartRunAsync(RunType.Pedestal, null, wrapDataStream, [], bursts: false, ct).ConfigureAwait(false);
+        var (record, file) = (started.Record, started.Sink);
+        RunStatus status = RunStatus.Completed;
+        string? reason = null;
+        var faults = new List<string>();
+        int triggers = 0;
+        long lost = 0;
+        PedestalTable[] tables = [];
+        var tableFiles = new List<string>();
+        int verified = 0;
+        EventBatch? batch = null;
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            // No beam: the synthesizer's accumulator stays empty, so the samples are pedestal + noise only.
-            generator.Synthesizer.Clear();
-            generator.Synthesizer.Digitize(block);
-            int eventInSpill = ((trigger - 1) % SlinkHeader.MaxEventNumber) + 1;
-            foreach (var source in Crate.Sources)
+            await StartModulesAsync(ct).ConfigureAwait(false);
+            var accumulators = modules.Select(_ => new PedestalAccumulator(ReadoutChannelMap.ModuleChannels, log: _log)).ToArray();
+            var generator = Crate.Generator;
+            var block = new short[generator.BlockLength];
+            var fragment = new byte[Crate.Sources.Max(x => x.MaxFragmentBytes)];
+            var data = new SadcEventData();
+            var moduleBlock = new short[ReadoutChannelMap.ModuleChannels * s];
+            var date = new DateEventBuilder(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
+            batch = new EventBatch(PedestalBatchEvents, PedestalBatchEvents * (DateEventHeader.Bytes + (Crate.Sources.Count * (fragment.Length + DateEquipmentHeader.Bytes))));
+            for (int trigger = 1; trigger <= n && status == RunStatus.Completed; trigger++)
             {
-                int length = source.WriteFragment(block, generator.SamplesPerChannel, eventInSpill, 0, fragment);
-                data.Clear();
-                SadcDecoder.Decode(fragment.AsSpan(0, length), data, eventInSpill);
-                foreach (var problem in data.Problems)
+                ct.ThrowIfCancellationRequested();
+                // No beam: the synthesizer's accumulator stays empty, so the samples are pedestal + noise only.
+                generator.Synthesizer.Clear();
+                generator.Synthesizer.Digitize(block);
+                triggers = trigger;
+                int eventInSpill = ((trigger - 1) % SlinkHeader.MaxEventNumber) + 1;
+                date.Begin(DateEventType.Calibration, record.Number, (uint)trigger, 0, eventInSpill, 0);
+                foreach (var source in Crate.Sources)
                 {
-                    if (problem.DataLost)
-                        throw new InvalidDataException($"pedestal run trigger {trigger}: {problem}");
-                }
-
-                foreach (var module in modules.Where(m => m.SourceId == source.SourceId))
-                {
-                    int found = 0;
-                    foreach (ref readonly var channel in data.Channels)
+                    int length = source.WriteFragment(block, generator.SamplesPerChannel, eventInSpill, 0, fragment);
+                    date.AddEquipment(fragment.AsSpan(0, length));
+                    data.Clear();
+                    SadcDecoder.Decode(fragment.AsSpan(0, length), data, eventInSpill);
+                    foreach (var problem in data.Problems)
                     {
-                        if (channel.Address.Port != module.Port || channel.SampleCount != s)
-                            continue;
-                        var raw = data.Samples(channel);
-                        var into = moduleBlock.AsSpan(channel.Address.ChipChannel * s, s);
-                        for (int k = 0; k < s; k++)
-                            into[k] = (short)raw[k];
-                        found++;
+                        if (problem.DataLost)
+                            throw new InvalidDataException($"pedestal run trigger {trigger}: {problem}");
                     }
 
-                    if (found != ReadoutChannelMap.ModuleChannels)
-                        throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                            $"pedestal run trigger {trigger}: module {module.Name} sent {found} of {ReadoutChannelMap.ModuleChannels} channels in latch-all mode"));
-                    accumulators[module.Index].Add(new MsadcBlock(moduleBlock, s));
+                    foreach (var module in modules.Where(m => m.SourceId == source.SourceId))
+                    {
+                        int found = 0;
+                        foreach (ref readonly var channel in data.Channels)
+                        {
+                            if (channel.Address.Port != module.Port || channel.SampleCount != s)
+                                continue;
+                            var raw = data.Samples(channel);
+                            var into = moduleBlock.AsSpan(channel.Address.ChipChannel * s, s);
+                            for (int k = 0; k < s; k++)
+                                into[k] = (short)raw[k];
+                            found++;
+                        }
+
+                        if (found != ReadoutChannelMap.ModuleChannels)
+                            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                                $"pedestal run trigger {trigger}: module {module.Name} sent {found} of {ReadoutChannelMap.ModuleChannels} channels in latch-all mode"));
+                        accumulators[module.Index].Add(new MsadcBlock(moduleBlock, s));
+                    }
                 }
+
+                var calibration = new EventMetadata(record.Number, 0, (uint)eventInSpill, (uint)trigger, 0, _time.GetUtcNow().ToUnixTimeSeconds(),
+                    EventMetadata.BuiltEventSource, (byte)DateEventType.Calibration);
+                if (!batch.TryAdd(calibration, date.Finish()))
+                    throw new InvalidOperationException("pedestal run: a calibration event does not fit an empty batch");
+                if (batch.IsFull || trigger == n)
+                    (status, reason, lost) = await WriteCalibrationAsync(file, batch, faults, lost).ConfigureAwait(false);
+                progress?.Report(trigger);
+            }
+
+            await StopModulesAsync(ct).ConfigureAwait(false);
+            if (status == RunStatus.Completed)
+            {
+                tables = accumulators.Select(a => a.Build()).ToArray();
+                Directory.CreateDirectory(Path.Combine(DataDirectory, PedestalDirectory));
+                foreach (var module in modules)
+                {
+                    string latest = PedestalFile(module);
+                    tables[module.Index].Save(latest);
+                    tableFiles.Add(latest);
+                    tables[module.Index].Save(Path.Combine(record.Directory, module.Name + PedestalTable.FileSuffix));
+                }
+
+                _tables = tables;
+                verified = await DownloadAsync(ct).ConfigureAwait(false);
             }
         }
-
-        await StopModulesAsync(ct).ConfigureAwait(false);
-        var tables = accumulators.Select(a => a.Build()).ToArray();
-        Directory.CreateDirectory(Path.Combine(OutputDirectory, PedestalDirectory));
-        var files = new List<string>();
-        foreach (var module in modules)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            string file = PedestalFile(module);
-            tables[module.Index].Save(file);
-            files.Add(file);
+            status = RunStatus.Stopped;
+            reason = "operator stop";
+            // The triggers taken before the stop are kept: the last partial batch still goes into the file.
+            if (batch is { Count: > 0 })
+                (_, _, lost) = await WriteCalibrationAsync(file, batch, faults, lost).ConfigureAwait(false);
+            await StopModulesAsync(CancellationToken.None).ConfigureAwait(false);
+            await EndRunAsync(started, status, reason, triggers, lost, faults, null).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception e)
+        {
+            await EndRunAsync(started, RunStatus.Failed, e.Message, triggers, lost, faults, null).ConfigureAwait(false);
+            throw;
         }
 
-        _tables = tables;
-        int verified = await DownloadAsync(ct).ConfigureAwait(false);
+        var report = await EndRunAsync(started, status, reason, triggers, lost, faults, null).ConfigureAwait(false);
         int dead = tables.Sum(t => t.Channels.Count(c => (c.Flags & PedestalFlags.Dead) != 0));
         int noisy = tables.Sum(t => t.Channels.Count(c => (c.Flags & PedestalFlags.Noisy) != 0));
-        _log.Information("Pedestal run done: tables {Files}, {Registers} registers downloaded and verified", files, verified);
-        return new PedestalRunResult(n, tables, files, verified, dead, noisy);
+        _log.Information("Pedestal run {Run} {Status}: tables {Files}, {Registers} registers downloaded and verified", record.Number, status, tableFiles, verified);
+        return new PedestalRunResult(triggers, tables, tableFiles, verified, dead, noisy, record.Number, status, reason, record.Directory,
+            started.DataFile, Path.Combine(record.Directory, RunReport.TextFileName));
+    }
+
+    private async Task<(RunStatus, string?, long)> WriteCalibrationAsync(DateFileSink file, EventBatch batch, List<string> faults, long lost)
+    {
+        var result = await file.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        lost += result.Dropped;
+        batch.Clear();
+        if (result.Fault is { } fault)
+        {
+            faults.Add(fault);
+            _log.Error("Pedestal run stopped: {Fault}", fault);
+            return (RunStatus.Failed, fault, lost);
+        }
+
+        return (RunStatus.Completed, null, lost);
     }
 
     /// <summary>Pedestals rounded and n·σ thresholds into every module (latch-all kept), read back and compared.</summary>
@@ -262,7 +374,10 @@ public sealed class ReadoutRun : IAsyncDisposable
         return verified;
     }
 
-    /// <summary>A physics run: pedestal tables loaded (or a pedestal run taken first), then the pipeline until the request's end.</summary>
+    /// <summary>
+    /// A physics run: pedestal tables loaded (or a pedestal run taken first), then the pipeline until the request's end,
+    /// a write error of the DATE file (status failed) or cancellation (status stopped). The result says which.
+    /// </summary>
     public async Task<PhysicsRunResult> PhysicsRunAsync(PhysicsRunRequest request, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -274,35 +389,24 @@ public sealed class ReadoutRun : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(request), request.Spills, "--spills must be at least 1");
         if (_tables is null && !TryLoadPedestals())
         {
-            _log.Information("No pedestal tables in {Directory}: taking a pedestal run first", OutputDirectory);
-            await PedestalRunAsync(null, ct).ConfigureAwait(false);
+            _log.Information("No pedestal tables in {Directory}: taking a pedestal run first", Path.Combine(DataDirectory, PedestalDirectory));
+            var pedestals = await PedestalRunAsync(null, ct).ConfigureAwait(false);
+            if (pedestals.Status != RunStatus.Completed)
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"pedestal run {pedestals.RunNumber} before the physics run {RunRegistry.Name(pedestals.Status)}: {pedestals.Reason}"));
         }
 
         var tables = _tables!;
         await DownloadAsync(ct).ConfigureAwait(false);
-        Directory.CreateDirectory(OutputDirectory);
-        uint run = _readout.RunNumber;
-        while (File.Exists(Path.Combine(OutputDirectory, DateFileSink.RawFileName(run))))
-            run++;
-        string dataFile = Path.Combine(OutputDirectory, DateFileSink.RawFileName(run));
-        string stem = Path.GetFileNameWithoutExtension(dataFile);
-        string mapName = stem + ".map.xml";
-        var companions = new List<CompanionFile>
+        var tableCompanions = Map.Modules.Select(module => new CompanionFile(module.Name + PedestalTable.FileSuffix, (stream, c) =>
         {
-            new(stem + ".setup.yaml", (stream, c) => WriteText(stream, _setupText, c)),
-            new(mapName, (stream, c) => WriteText(stream, SadcMapWriter.ToXml(Map.MapEntries(), (int)run, (int)run), c)),
-        };
-        foreach (var module in Map.Modules)
-        {
-            var table = tables[module.Index];
-            companions.Add(new CompanionFile(string.Create(CultureInfo.InvariantCulture, $"{stem}.{module.Name}{PedestalTable.FileSuffix}"),
-                (stream, c) =>
-                {
-                    var text = new StringWriter(CultureInfo.InvariantCulture);
-                    table.Write(text);
-                    return WriteText(stream, text.ToString(), c);
-                }));
-        }
+            var text = new StringWriter(CultureInfo.InvariantCulture);
+            tables[module.Index].Write(text);
+            return WriteText(stream, text.ToString(), c);
+        })).ToArray();
+        var started = await StartRunAsync(RunType.Physics, request.Note, request.WrapDataStream, tableCompanions, bursts: true, ct).ConfigureAwait(false);
+        uint run = started.Record.Number;
+        var file = started.Sink;
 
         var stage = new MsadcZeroSuppressionStage(
             Map.Modules.Select(m => new MsadcStageModule(m.SourceId, m.Port, SuppressionTable.FromPedestals(tables[m.Index], _readout.ZeroSuppressionSigma))).ToArray(),
@@ -313,11 +417,11 @@ public sealed class ReadoutRun : IAsyncDisposable
             new FeatureOptions { SamplePeriodNs = generator.Options.Waveform.SamplePeriodNs }, generator.Options.Beam.BeamEnergyGeV);
 
         var sinks = new List<IEventSink>();
-        var file = await DateFileSink.CreateAsync(dataFile, companions, log: _log, cancellationToken: ct).ConfigureAwait(false);
         NetMqPublisherSink? publisher = null;
         NetMqPublisherSink? pusher = null;
         var receiver = new TriggerSource(this, request, run);
-        await using (file.ConfigureAwait(false))
+        RunSummary summary;
+        try
         {
             sinks.Add(file);
             if (request.ZmqAddress is not null)
@@ -341,7 +445,6 @@ public sealed class ReadoutRun : IAsyncDisposable
             var assembler = new DateEventAssembler(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
             var pipeline = new ReadoutPipeline(options, receiver.FillAsync, stage.Process, assembler.Assemble, sinks, _time, _log);
             await StartModulesAsync(ct).ConfigureAwait(false);
-            RunSummary summary;
             try
             {
                 var running = pipeline.RunAsync(ct);
@@ -362,15 +465,115 @@ public sealed class ReadoutRun : IAsyncDisposable
                 pusher?.Dispose();
                 await StopModulesAsync(CancellationToken.None).ConfigureAwait(false);
             }
-
-            var companionPaths = companions.Select(c => Path.Combine(OutputDirectory, c.FileName)).ToArray();
-            var box = monitor.SignalBoxEvents;
-            return new PhysicsRunResult(run, summary, receiver.Triggers, receiver.InjectedSignals.Count, receiver.InjectedSignals,
-                box.Count, box, monitor.Histogram(), monitor.ElectronPeak(), _latency, monitor.EcalPeakPosition(), monitor.Events,
-                stage.ChannelsIn, stage.ChannelsKept, stage.BytesIn, stage.BytesOut, stage.ProblemCounts(), stage.ProblemLocations(),
-                stage.MissingModuleMarkers, stage.IncompleteBlocks, dataFile, Path.Combine(OutputDirectory, mapName), companionPaths,
-                file.BytesWritten);
         }
+        catch (Exception e)
+        {
+            // Not a stop and not a write error (those end the pipeline normally): the run failed; keep its record and files.
+            var failure = e is OperationCanceledException && ct.IsCancellationRequested ? RunStatus.Stopped : RunStatus.Failed;
+            await EndRunAsync(started, failure, failure == RunStatus.Stopped ? "operator stop" : e.Message, receiver.Triggers, 0, [], null)
+                .ConfigureAwait(false);
+            throw;
+        }
+
+        var fileSink = summary.Sinks[0];
+        var (status, reason) = file.Fault is { } fault ? (RunStatus.Failed, "write error on the DATE file: " + fault)
+            : ct.IsCancellationRequested ? (RunStatus.Stopped, "operator stop")
+            // A receiver or builder fault ends the data taking early; a monitor or publisher fault is only listed.
+            : summary.Faults.FirstOrDefault(f => f.StartsWith("receiver:", StringComparison.Ordinal) || f.StartsWith("builder:", StringComparison.Ordinal))
+                is { } other ? (RunStatus.Failed, other)
+            : (RunStatus.Completed, (string?)null);
+        long lost = summary.TotalDropped + fileSink.TotalDropped;
+        var lostByReason = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (why, count) in summary.Dropped.Concat(fileSink.Dropped))
+            lostByReason[why.ToString()] = lostByReason.GetValueOrDefault(why.ToString()) + count;
+        var report = await EndRunAsync(started, status, reason, receiver.Triggers, lost, summary.Faults, lostByReason).ConfigureAwait(false);
+        var box = monitor.SignalBoxEvents;
+        return new PhysicsRunResult(run, summary, receiver.Triggers, receiver.InjectedSignals.Count, receiver.InjectedSignals,
+            box.Count, box, monitor.Histogram(), monitor.ElectronPeak(), _latency, monitor.EcalPeakPosition(), monitor.Events,
+            stage.ChannelsIn, stage.ChannelsKept, stage.BytesIn, stage.BytesOut, stage.ProblemCounts(), stage.ProblemLocations(),
+            stage.MissingModuleMarkers, stage.IncompleteBlocks, started.DataFile, started.MapFile, started.Companions,
+            file.BytesWritten, status, reason, started.Record.Directory, Path.Combine(started.Record.Directory, RunReport.TextFileName), report);
+    }
+
+    /// <summary>A run that has its number, its directory and its open DATE file.</summary>
+    private sealed record StartedRun(RunRecord Record, DateFileSink Sink, string DataFile, string MapFile, IReadOnlyList<string> Companions);
+
+    /// <summary>
+    /// Number from the registry, run directory, DATE file (SOR written) and companions (map, effective setup, extra).
+    /// Any failure removes the directory and the registry row, so a failed start leaves nothing and uses no number.
+    /// </summary>
+    private async Task<StartedRun> StartRunAsync(RunType type, string? note, Func<Stream, Stream>? wrap, IReadOnlyList<CompanionFile> extra, bool bursts,
+        CancellationToken ct)
+    {
+        var record = await Registry.BeginAsync(type, note, ct).ConfigureAwait(false);
+        uint run = record.Number;
+        string dataFile = Path.Combine(record.Directory, DateFileSink.RawFileName(run));
+        string mapName = Path.GetFileNameWithoutExtension(dataFile) + ".map.xml";
+        var overrides = new List<KeyValuePair<string, string>>();
+        if (_latency != _readout.Latency)
+            overrides.Add(new("readout.latency", _latency.ToString(CultureInfo.InvariantCulture)));
+        string effective = EffectiveSetup.Apply(_setupText, _setup.SourceName, run, overrides);
+        var companions = new List<CompanionFile>
+        {
+            new(SetupFileName, (stream, c) => WriteText(stream, effective, c)),
+            new(mapName, (stream, c) => WriteText(stream, SadcMapWriter.ToXml(Map.MapEntries(), (int)run, (int)run), c)),
+        };
+        companions.AddRange(extra);
+        var framing = new DateRunFraming(run, _time, new DateWriterOptions { LdcId = 1, GdcId = 1 }, bursts);
+        // The directory must be new: what is already there is not this run's, so it is neither written into nor removed.
+        if (Directory.Exists(record.Directory))
+        {
+            await Registry.DeleteAsync(run, CancellationToken.None).ConfigureAwait(false);
+            throw new IOException($"run directory {record.Directory} already exists; run {run} not started");
+        }
+
+        try
+        {
+            Directory.CreateDirectory(record.Directory);
+            var sink = await DateFileSink.CreateAsync(dataFile, companions, log: _log, cancellationToken: ct, framing: framing, wrapStream: wrap)
+                .ConfigureAwait(false);
+            await Registry.MarkRunningAsync(run, ct).ConfigureAwait(false);
+            _log.Information("Run {Run} ({Type}) started in {Directory}", run, type, record.Directory);
+            return new StartedRun(record, sink, dataFile, Path.Combine(record.Directory, mapName),
+                companions.Select(c => Path.Combine(record.Directory, c.FileName)).ToArray());
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "Run {Run} could not start; its directory and registry row are removed", run);
+            if (Directory.Exists(record.Directory))
+                Directory.Delete(record.Directory, recursive: true);
+            await Registry.DeleteAsync(run, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Closes the DATE file (EOB, EOR), records the end in the registry, writes summary.txt and summary.json.</summary>
+    private async Task<RunReport> EndRunAsync(StartedRun started, RunStatus status, string? reason, long triggers, long lost,
+        IReadOnlyList<string> faults, IReadOnlyDictionary<string, long>? lostByReason)
+    {
+        var file = started.Sink;
+        await file.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        await file.DisposeAsync().ConfigureAwait(false);
+        if (status == RunStatus.Completed && file.Fault is { } fault)
+            (status, reason) = (RunStatus.Failed, "write error on the DATE file: " + fault);
+        long written = file.EventsOfType(DateEventType.Physics) + file.EventsOfType(DateEventType.Calibration);
+        await Registry.CompleteAsync(started.Record.Number, status, written, file.BytesWritten, reason, CancellationToken.None).ConfigureAwait(false);
+        var types = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var type in Enum.GetValues<DateEventType>())
+        {
+            if (file.EventsOfType(type) is > 0 and var n)
+                types[DateFileChecker.Name(type)] = n;
+        }
+
+        var lostReasons = lostByReason ?? (lost > 0 ? new Dictionary<string, long> { [DropReason.SinkFailure.ToString()] = lost } : new Dictionary<string, long>());
+        var report = new RunReport(started.Record.Number, RunRegistry.Name(started.Record.Type), RunRegistry.Name(status), reason, started.Record.Note,
+            started.Record.Start, _time.GetUtcNow(), triggers, written, file.BytesWritten, lost, lostReasons, types, _latency,
+            started.Record.Directory, started.DataFile, started.MapFile, Directory.EnumerateFiles(started.Record.Directory).Order(StringComparer.Ordinal).ToArray(),
+            faults);
+        await report.WriteAsync(CancellationToken.None).ConfigureAwait(false);
+        _log.Information("Run {Run} {Status} ({Reason}): {Events} events, {Bytes} bytes, {Lost} lost; summary in {Directory}",
+            started.Record.Number, status, reason, written, file.BytesWritten, lost, started.Record.Directory);
+        return report;
     }
 
     private static int Adc(double pedestal) =>

@@ -1,113 +1,83 @@
 using System.Globalization;
-using NA64.SlowControl.Setup;
-using Spectre.Console;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace NA64.SlowControl.Readout;
 
 /// <summary>
-/// The human-readable report of a run, rendered once in the service (written beside the run, served by the API) so
-/// that every client prints the same text.
+/// The summary of one run as it is kept in its run directory: <c>summary.txt</c> for people, <c>summary.json</c> for
+/// programs (the service, scripts). Counts are what the DATE file holds and what did not reach it, with the reason.
 /// </summary>
-public static class RunReport
+/// <param name="EventsWritten">Physics (or calibration) events in the DATE file.</param>
+/// <param name="EventsLost">Events that did not reach the DATE file (dropped before it or by it), all reasons.</param>
+/// <param name="LostByReason">The same, per reason (builder drops and DATE-file drops).</param>
+/// <param name="DateEvents">Events in the DATE file per type name, control events included.</param>
+public sealed record RunReport(
+    uint Run,
+    string Type,
+    string Status,
+    string? Reason,
+    string? Note,
+    DateTimeOffset Start,
+    DateTimeOffset End,
+    long Triggers,
+    long EventsWritten,
+    long BytesWritten,
+    long EventsLost,
+    IReadOnlyDictionary<string, long> LostByReason,
+    IReadOnlyDictionary<string, long> DateEvents,
+    int Latency,
+    string RunDirectory,
+    string DataFile,
+    string MapFile,
+    IReadOnlyList<string> Files,
+    IReadOnlyList<string> Faults)
 {
-    /// <summary>Renders <paramref name="write"/> to plain text (no colours, fixed width) for a file or a client.</summary>
-    public static string Render(Action<IAnsiConsole> write)
+    public const string TextFileName = "summary.txt";
+    public const string JsonFileName = "summary.json";
+
+    private static readonly JsonSerializerOptions Json = new()
     {
-        ArgumentNullException.ThrowIfNull(write);
-        var text = new StringWriter(CultureInfo.InvariantCulture);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(text),
-        });
-        console.Profile.Width = 110;
-        write(console);
-        return text.ToString();
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static RunReport FromJson(string json) =>
+        JsonSerializer.Deserialize<RunReport>(json, Json) ?? throw new InvalidDataException("summary.json holds no run summary");
+
+    public string ToText()
+    {
+        var t = new StringBuilder();
+        void Line(string text) => t.Append(text).Append('\n');
+        Line(string.Create(CultureInfo.InvariantCulture, $"run {Run} ({Type}): {Status}{(Reason is null ? "" : " - " + Reason)}"));
+        if (Note is not null)
+            Line("note: " + Note);
+        Line(string.Create(CultureInfo.InvariantCulture, $"start {Start:yyyy-MM-dd HH:mm:ss} UTC, end {End:yyyy-MM-dd HH:mm:ss} UTC ({(End - Start).TotalSeconds:0.0} s)"));
+        Line(string.Create(CultureInfo.InvariantCulture, $"triggers {Triggers}, events written {EventsWritten}, bytes {BytesWritten}, events lost {EventsLost}"));
+        foreach (var (reason, n) in LostByReason)
+            Line(string.Create(CultureInfo.InvariantCulture, $"  lost {reason}: {n}"));
+        Line("DATE events: " + string.Join(", ", DateEvents.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key} {e.Value}"))));
+        Line(string.Create(CultureInfo.InvariantCulture, $"latency {Latency} sample clocks"));
+        Line("directory: " + RunDirectory);
+        Line("DATE file: " + DataFile);
+        Line("map file: " + MapFile);
+        foreach (var file in Files)
+            Line("file: " + file);
+        foreach (var fault in Faults)
+            Line("fault: " + fault);
+        return t.ToString();
     }
 
-    public static void Pedestals(IAnsiConsole console, ReadoutRun run, PedestalRunResult result)
+    /// <summary>Writes summary.txt and summary.json into the run directory; returns the path of summary.txt.</summary>
+    public async Task<string> WriteAsync(CancellationToken ct = default)
     {
-        var table = new Table().Title($"Pedestal run: {result.Events} random triggers").AddColumns("module", "source/port", "mean pedestal even/odd", "mean sigma", "dead", "noisy");
-        foreach (var module in run.Map.Modules)
-        {
-            var t = result.Tables[module.Index];
-            var live = t.Channels.Where(c => c.Flags == NA64.Readout.Processing.PedestalFlags.None).ToArray();
-            table.AddRow(
-                Markup.Escape(module.Name),
-                string.Create(CultureInfo.InvariantCulture, $"{module.SourceId}/{module.Port}"),
-                live.Length == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{live.Average(c => c.PedestalEven):0.0} / {live.Average(c => c.PedestalOdd):0.0}"),
-                live.Length == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{live.Average(c => c.Sigma):0.00}"),
-                t.Channels.Count(c => (c.Flags & NA64.Readout.Processing.PedestalFlags.Dead) != 0).ToString(CultureInfo.InvariantCulture),
-                t.Channels.Count(c => (c.Flags & NA64.Readout.Processing.PedestalFlags.Noisy) != 0).ToString(CultureInfo.InvariantCulture));
-        }
-
-        console.Write(table);
-        foreach (var file in result.Files)
-            console.MarkupLine($"  table: [blue]{Markup.Escape(file)}[/]");
-        console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"Pedestals and {run.Readout.ZeroSuppressionSigma:0.##} sigma thresholds downloaded: [green]{result.RegistersVerified} registers written and read back equal[/]."));
+        string text = Path.Combine(RunDirectory, TextFileName);
+        await File.WriteAllTextAsync(text, ToText(), ct).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(RunDirectory, JsonFileName), ToJson(), ct).ConfigureAwait(false);
+        return text;
     }
-
-    public static void Physics(IAnsiConsole console, PhysicsRunResult r, ReadoutSetup readout)
-    {
-        var p = r.Pipeline;
-        var counts = new Table().Title(string.Create(CultureInfo.InvariantCulture, $"Run {r.RunNumber}")).AddColumns("quantity", "value");
-        counts.AddRow("triggers (events in)", string.Create(CultureInfo.InvariantCulture, $"{p.EventsIn}"));
-        counts.AddRow("events built", string.Create(CultureInfo.InvariantCulture, $"{p.EventsBuilt}"));
-        foreach (var (reason, n) in p.Dropped)
-            counts.AddRow($"dropped: {reason}", n.ToString(CultureInfo.InvariantCulture));
-        foreach (var sink in p.Sinks)
-        {
-            counts.AddRow($"sink {Markup.Escape(sink.Name)}: written", sink.Written.ToString(CultureInfo.InvariantCulture));
-            foreach (var (reason, n) in sink.Dropped)
-                counts.AddRow($"sink {Markup.Escape(sink.Name)}: dropped {reason}", n.ToString(CultureInfo.InvariantCulture));
-        }
-
-        counts.AddRow("in = written + dropped", p.IsBalanced ? "[green]yes[/]" : "[red]NO[/]");
-        counts.AddRow("channels kept / read", string.Create(CultureInfo.InvariantCulture,
-            $"{r.ChannelsKept} / {r.ChannelsIn} ({(r.ChannelsIn == 0 ? 0 : 100.0 * r.ChannelsKept / r.ChannelsIn):0.0} %)"));
-        counts.AddRow("MB read / MB written", string.Create(CultureInfo.InvariantCulture, $"{r.BytesIn / 1e6:0.00} / {r.BytesWritten / 1e6:0.00}"));
-        foreach (var (kind, n) in r.Problems)
-            counts.AddRow($"decoder: {kind}", n.ToString(CultureInfo.InvariantCulture));
-        if (r.MissingModuleMarkers > 0)
-            counts.AddRow("missing-module markers", r.MissingModuleMarkers.ToString(CultureInfo.InvariantCulture));
-        if (r.IncompleteBlocks > 0)
-            counts.AddRow("incomplete latch-all blocks", r.IncompleteBlocks.ToString(CultureInfo.InvariantCulture));
-        var (mean, rms, peakCount) = r.ElectronPeak;
-        counts.AddRow("E_ECAL+E_HCAL electron peak", string.Create(CultureInfo.InvariantCulture, $"mean {mean:0.00} GeV, RMS {rms:0.00} GeV ({peakCount} events)"));
-        var (peakSample, peakEvents) = r.EcalPeakPosition;
-        counts.AddRow("largest ECAL pulse peaks at", string.Create(CultureInfo.InvariantCulture,
-            $"sample {peakSample:0.00} of {readout.SamplesPerChannel} (mean over {peakEvents} events; latency {r.Latency})"));
-        counts.AddRow(string.Create(CultureInfo.InvariantCulture, $"signal box (E_ECAL < {readout.SignalBox.EcalMaxGeV:0.#}, E_HCAL < {readout.SignalBox.HcalMaxGeV:0.#} GeV)"),
-            string.Create(CultureInfo.InvariantCulture, $"{r.SignalBoxCount} events; injected (truth) {r.InjectedSignals}")
-            + (readout.Beam.PileUp ? " (pile-up on: a second shower in the window can push a signal event out of the box)" : ""));
-        console.Write(counts);
-        foreach (var location in r.ProblemLocations.Take(10))
-            console.MarkupLine($"  [yellow]{Markup.Escape(location)}[/]");
-
-        console.MarkupLine("[bold]E_ECAL + E_HCAL[/] (monitor, 4 GeV bins)");
-        var coarse = new long[(int)(LiveMonitor.HistogramMaxGeV / 4)];
-        for (int i = 0; i < r.Histogram.Length - 1; i++)
-            coarse[Math.Min(coarse.Length - 1, (int)(i * LiveMonitor.BinGeV / 4))] += r.Histogram[i];
-        long max = Math.Max(1, coarse.Max());
-        for (int i = 0; i < coarse.Length; i++)
-        {
-            if (coarse[i] == 0 && (i * 4 < 4 || i * 4 > 140))
-                continue;
-            int bar = (int)Math.Round(50.0 * coarse[i] / max);
-            if (coarse[i] > 0 && bar == 0)
-                bar = 1;
-            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {i * 4,3}-{(i + 1) * 4,3} GeV {coarse[i],8} {new string('#', bar)}"));
-        }
-
-        if (r.Histogram[^1] > 0)
-            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  >{LiveMonitor.HistogramMaxGeV:0} GeV {r.Histogram[^1],8}"));
-        console.MarkupLine($"DATE file: [blue]{Markup.Escape(r.DataFile)}[/]");
-        console.MarkupLine($"Map file (ChipSADC + ChipsCreation): [blue]{Markup.Escape(r.MapFile)}[/]");
-        foreach (var companion in r.CompanionFiles.Where(c => c != r.MapFile))
-            console.MarkupLine($"  beside it: {Markup.Escape(Path.GetFileName(companion))}");
-    }
-
 }

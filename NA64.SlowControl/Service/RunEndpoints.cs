@@ -12,11 +12,16 @@ internal static class RunEndpoints
     {
         var runs = api.MapGroup("/runs").WithTags("Runs");
 
-        runs.MapGet("/", (RunManager manager) => manager.Finished().Concat(manager.Current is { } c ? [c] : []).ToList())
-            .WithName("ListRuns").WithSummary("Runs of this service, oldest first, the one going last");
+        runs.MapGet("/", (RunManager manager, CancellationToken ct) => manager.ListAsync(ct))
+            .WithName("ListRuns").WithSummary("Every run of the data directory's registry, oldest first (the one going with live counters)");
 
-        runs.MapGet("/current", Results<Ok<RunView>, NoContent> (RunManager manager) =>
-                manager.Current is { } c ? TypedResults.Ok(c) : TypedResults.NoContent())
+        runs.MapGet("/{number}", async Task<Results<Ok<RunView>, ProblemHttpResult>> (uint number, RunManager manager, CancellationToken ct) =>
+                await manager.GetAsync(number, ct).ConfigureAwait(false) is { } run ? TypedResults.Ok(run)
+                    : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"run {number} is not in the registry"))
+            .WithName("GetRun").WithSummary("One run with its summary (the text of its summary.txt)");
+
+        runs.MapGet("/current", async Task<Results<Ok<RunView>, NoContent>> (RunManager manager, CancellationToken ct) =>
+                await manager.CurrentAsync(ct).ConfigureAwait(false) is { } c ? TypedResults.Ok(c) : TypedResults.NoContent())
             .WithName("GetCurrentRun").WithSummary("The run going on (204 when none)");
 
         runs.MapPost("/", Results<Accepted<RunView>, ProblemHttpResult> (RunStartRequest request, RunManager manager) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using NA64.Readout.Pipeline;
 using NA64.SlowControl.Readout;
+using NA64.SlowControl.Runs;
 using Serilog;
 
 namespace NA64.SlowControl.Service;
@@ -34,7 +35,9 @@ public sealed record RunView(
 
 /// <summary>
 /// The readout runs of the service: one at a time (one trigger system, one set of modules), started, watched and
-/// stopped through the API. The run itself is <see cref="ReadoutRun"/>; this class owns its life and its live counters.
+/// stopped through the API. Numbers come from the data directory's <see cref="RunRegistry"/> (shared with any other
+/// process on that directory); the readout itself (<see cref="ReadoutRun"/>, its modules and pedestal tables) lives as
+/// long as the service. This class owns each run's life and its live counters.
 /// </summary>
 public sealed class RunManager : IAsyncDisposable
 {
@@ -43,7 +46,8 @@ public sealed class RunManager : IAsyncDisposable
     private readonly ILogger _log;
     private readonly Lock _gate = new();
     private ActiveRun? _active;
-    private readonly List<RunView> _finished = [];
+    private RunRegistry? _registry;
+    private ReadoutRun? _readout;
 
     public RunManager(ServiceContext context, LiveFeed feed, ILogger log)
     {
@@ -62,10 +66,25 @@ public sealed class RunManager : IAsyncDisposable
         }
     }
 
-    public IReadOnlyList<RunView> Finished()
+    /// <summary>The run going on with its number from the registry as soon as it has one, or null.</summary>
+    public async Task<RunView?> CurrentAsync(CancellationToken ct)
     {
+        ActiveRun? active;
         lock (_gate)
-            return [.. _finished];
+            active = _active;
+        if (active is null)
+            return null;
+        if (active.Number is null && Registry() is { } registry)
+        {
+            var rows = await registry.ListAsync(ct).ConfigureAwait(false);
+            if (rows.LastOrDefault(r => r.Status is RunStatus.Starting or RunStatus.Running) is { } row)
+            {
+                active.Number ??= row.Number;
+                active.Directory ??= row.Directory;
+            }
+        }
+
+        return active.View();
     }
 
     /// <summary>The task of the run going on (tests await it), or a completed task.</summary>
@@ -78,26 +97,49 @@ public sealed class RunManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Every run of the data directory's registry, oldest first; the one going on with its live counters.</summary>
+    public async Task<IReadOnlyList<RunView>> ListAsync(CancellationToken ct)
+    {
+        if (Registry() is not { } registry)
+            return [];
+        var rows = await registry.ListAsync(ct).ConfigureAwait(false);
+        var live = Current;
+        // The run going on is the registry's starting or running row; its live counters stand for the row's.
+        return rows.Select(r => live is not null && (live.Number == r.Number || (live.Number is null && r.Status is RunStatus.Starting or RunStatus.Running))
+            ? live with { Number = r.Number, Directory = r.Directory } : FromRecord(r, null)).ToList();
+    }
+
+    /// <summary>One run with its summary text (null when unknown).</summary>
+    public async Task<RunView?> GetAsync(uint number, CancellationToken ct)
+    {
+        if (Current is { } live && live.Number == number)
+            return live;
+        if (Registry() is not { } registry || await registry.GetAsync(number, ct).ConfigureAwait(false) is not { } row)
+            return null;
+        string summary = Path.Combine(row.Directory, RunReport.TextFileName);
+        return FromRecord(row, File.Exists(summary) ? await File.ReadAllTextAsync(summary, ct).ConfigureAwait(false) : null);
+    }
+
     /// <summary>Checks the request and starts the run in the background; a second run while one goes is refused.</summary>
     public RunView Start(RunStartRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         Validate(request);
-        var readout = _context.Setup.Readout ?? throw new RunRefusedException(
+        var setup = _context.Setup.Readout ?? throw new RunRefusedException(
             $"setup '{_context.Setup.SourceName}' has no 'readout:' section: no modules to read out");
         lock (_gate)
         {
             if (_active is { } running)
                 throw new RunRefusedException(string.Create(CultureInfo.InvariantCulture,
-                    $"a {running.Type} run is already going (started {running.Started:HH:mm:ss}); stop it first"));
-            var active = new ActiveRun(request.Type, _context.Time.GetUtcNow());
+                    $"{running.Type} run {running.Number?.ToString(CultureInfo.InvariantCulture) ?? ""} is going (started {running.Started:HH:mm:ss} UTC); stop it first"));
+            var active = new ActiveRun(request.Type, TimeProvider.System.GetUtcNow());
             _active = active;
-            active.Task = Task.Run(() => RunAsync(active, request, readout.Latency));
+            active.Task = Task.Run(() => RunAsync(active, request, setup.Latency));
             return active.View();
         }
     }
 
-    /// <summary>Operator stop: the run ends as stopped, its file closed properly.</summary>
+    /// <summary>Operator stop: the run ends as stopped, its file closed properly (EOB, EOR).</summary>
     public async Task<RunView?> StopAsync()
     {
         ActiveRun? active;
@@ -107,16 +149,8 @@ public sealed class RunManager : IAsyncDisposable
             return null;
         active.Status = "stopping";
         await active.Stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await active.Task.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The run reports its own end; the stop only waits for it.
-        }
-
-        return active.View();
+        await active.Task.ConfigureAwait(false);
+        return active.Final ?? active.View();
     }
 
     private static void Validate(RunStartRequest r)
@@ -131,8 +165,29 @@ public sealed class RunManager : IAsyncDisposable
             throw new ArgumentOutOfRangeException("spills", r.Spills, string.Create(CultureInfo.InvariantCulture, $"spills = {r.Spills} refused: at least 1"));
         if (r.Type == "pedestal" && (r.Spills is not null || r.Zmq is not null || r.ZmqPush is not null))
             throw new ArgumentOutOfRangeException("type", r.Type, "a pedestal run takes only events and latency");
-        if (r.Events is > int.MaxValue && r.Type == "pedestal")
-            throw new ArgumentOutOfRangeException("events", r.Events, string.Create(CultureInfo.InvariantCulture, $"events = {r.Events} refused: at most {int.MaxValue} for a pedestal run"));
+        if (r.Type == "pedestal" && r.Events is > 10_000_000)
+            throw new ArgumentOutOfRangeException("events", r.Events, string.Create(CultureInfo.InvariantCulture, $"events = {r.Events} refused: at most 10000000 for a pedestal run"));
+        if (r.Latency is < 0 or > Hardware.Digitizers.Msadc.MsadcRegisters.MaxLatency)
+            throw new ArgumentOutOfRangeException("latency", r.Latency, string.Create(CultureInfo.InvariantCulture,
+                $"latency = {r.Latency} refused: 0..{Hardware.Digitizers.Msadc.MsadcRegisters.MaxLatency} sample clocks"));
+    }
+
+    private RunRegistry? Registry()
+    {
+        if (_context.Setup.Readout is not { } readout)
+            return null;
+        lock (_gate)
+            return _registry ??= RunRegistry.Open(_context.DataDirectory, readout.RunNumber, TimeProvider.System, _log);
+    }
+
+    private ReadoutRun Readout()
+    {
+        var registry = Registry()!;
+        lock (_gate)
+        {
+            // Readout time is real time: the generator has its own simulated clock, and module reply timeouts must not shrink.
+            return _readout ??= new ReadoutRun(_context.Setup, _context.SetupText, TimeProvider.System, _log, _context.DataDirectory, registry);
+        }
     }
 
     private async Task RunAsync(ActiveRun active, RunStartRequest request, int setupLatency)
@@ -140,22 +195,26 @@ public sealed class RunManager : IAsyncDisposable
         var ct = active.Stop.Token;
         try
         {
-            await using var run = new ReadoutRun(_context.Setup, _context.SetupText, TimeProvider.System, _log,
-                Path.Combine(_context.DataDirectory, "runs"));
+            var run = Readout();
             run.Latency = request.Latency ?? setupLatency;
             active.Status = "running";
             Publish(active);
+            string? summaryFile;
             if (request.Type == "pedestal")
             {
-                var result = await run.PedestalRunAsync(request.Events is { } n ? (int)n : null, ct).ConfigureAwait(false);
+                var result = await run.PedestalRunAsync(request.Events is { } n ? (int)n : null, ct,
+                    new Progress<int>(triggers => { active.EventsIn = active.EventsBuilt = triggers; Publish(active); })).ConfigureAwait(false);
+                active.Number = result.RunNumber;
                 active.EventsIn = active.EventsBuilt = result.Events;
-                active.Summary = string.Create(CultureInfo.InvariantCulture,
-                    $"pedestal run: {result.Events} random triggers, {result.DeadChannels} dead and {result.NoisyChannels} noisy channels, {result.RegistersVerified} registers downloaded and verified; tables: {string.Join(", ", result.Files)}");
+                active.Status = RunRegistry.Name(result.Status);
+                active.Reason = result.Reason;
+                active.DataFile = result.DataFile;
+                summaryFile = result.SummaryFile;
+                if (result.Status == RunStatus.Completed)
+                    await File.AppendAllTextAsync(summaryFile, "\n" + MonitorReport.Render(c => MonitorReport.Pedestals(c, run, result)), CancellationToken.None).ConfigureAwait(false);
             }
             else
             {
-                if (run.Pedestals is null && !run.TryLoadPedestals())
-                    await run.PedestalRunAsync(null, ct).ConfigureAwait(false);
                 var result = await run.PhysicsRunAsync(new PhysicsRunRequest
                 {
                     Events = request.Events,
@@ -167,19 +226,23 @@ public sealed class RunManager : IAsyncDisposable
                 }, ct).ConfigureAwait(false);
                 active.Number = result.RunNumber;
                 active.Take(result.Pipeline);
+                active.Status = RunRegistry.Name(result.Status);
+                active.Reason = result.Reason;
                 active.DataFile = result.DataFile;
-                active.Summary = string.Create(CultureInfo.InvariantCulture,
-                    $"run {result.RunNumber}: {result.Triggers} triggers, {result.Pipeline.EventsBuilt} events built, {result.Pipeline.TotalDropped} dropped; electron peak {result.ElectronPeak.Mean:0.00} GeV");
+                summaryFile = result.SummaryFile;
+                await File.AppendAllTextAsync(summaryFile, "\n" + MonitorReport.Render(c => MonitorReport.Physics(c, result, run.Readout)), CancellationToken.None).ConfigureAwait(false);
             }
 
-            active.Status = ct.IsCancellationRequested ? "stopped" : "completed";
+            active.Summary = await File.ReadAllTextAsync(summaryFile, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // A pedestal run stopped by the operator ends here (its file closed and its row marked stopped).
             active.Status = "stopped";
             active.Reason = "operator stop";
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or ArgumentException or NA64.Hardware.Errors.DeviceException)
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or ArgumentException
+                                      or NA64.Hardware.Errors.DeviceException or Microsoft.Data.Sqlite.SqliteException)
         {
             active.Status = "failed";
             active.Reason = e.Message;
@@ -187,21 +250,27 @@ public sealed class RunManager : IAsyncDisposable
         }
         finally
         {
-            active.Ended = _context.Time.GetUtcNow();
+            active.Ended = TimeProvider.System.GetUtcNow();
+            active.Final = active.View();
             lock (_gate)
-            {
-                _finished.Add(active.View());
                 _active = null;
-            }
-
             Publish(active);
             active.Stop.Dispose();
         }
     }
 
+    private static RunView FromRecord(RunRecord r, string? summary) => new(r.Number, RunRegistry.Name(r.Type), RunRegistry.Name(r.Status),
+        r.Start, r.End, r.Events, r.Events, 0, 0, 0, r.Reason, r.Directory, null, summary);
+
     private void Publish(ActiveRun active) => _feed.Publish("run", active.View());
 
-    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        if (_readout is not null)
+            await _readout.DisposeAsync().ConfigureAwait(false);
+        _registry?.Dispose();
+    }
 
     private sealed class Progress(RunManager manager, ActiveRun active) : IProgress<RunSummary>
     {
@@ -218,6 +287,7 @@ public sealed class RunManager : IAsyncDisposable
         public DateTimeOffset Started { get; } = started;
         public CancellationTokenSource Stop { get; } = new();
         public Task Task { get; set; } = Task.CompletedTask;
+        public RunView? Final { get; set; }
         public volatile string Status = "starting";
         public uint? Number;
         public DateTimeOffset? Ended;
@@ -228,6 +298,7 @@ public sealed class RunManager : IAsyncDisposable
         public double MegabytesInPerSecond;
         public string? Reason;
         public string? DataFile;
+        public string? Directory;
         public string? Summary;
 
         public void Take(RunSummary s)
@@ -240,7 +311,7 @@ public sealed class RunManager : IAsyncDisposable
         }
 
         public RunView View() => new(Number, Type, Status, Started, Ended, EventsIn, EventsBuilt, Dropped, EventsPerSecond,
-            MegabytesInPerSecond, Reason, DataFile is null ? null : Path.GetDirectoryName(DataFile), DataFile, Summary);
+            MegabytesInPerSecond, Reason, DataFile is null ? Directory : Path.GetDirectoryName(DataFile), DataFile, Summary);
     }
 }
 

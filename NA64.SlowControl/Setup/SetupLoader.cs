@@ -22,6 +22,23 @@ public static partial class SetupLoader
 
     private const string DefaultResourceName = "NA64.SlowControl.Setup.na64-2018-sim.yaml";
 
+    /// <summary>Environment variable naming the data directory of a setup that gives none (the built-in one).</summary>
+    public const string DataDirectoryVariable = "NA64HW_DATA";
+
+    /// <summary>
+    /// The data directory of a setup without <c>dataDirectory</c> (and without the old <c>readout.outputDirectory</c>):
+    /// <c>$NA64HW_DATA</c> if set, else <c>$HOME/.local/share/na64hw</c>. Never the current directory.
+    /// </summary>
+    /// <param name="environment">Reads a variable (tests pass their own); null reads the process environment.</param>
+    public static string DefaultDataDirectory(Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        if (environment(DataDirectoryVariable) is { Length: > 0 } data)
+            return Path.GetFullPath(data);
+        string home = environment("HOME") is { Length: > 0 } h ? h : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.GetFullPath(Path.Combine(home, ".local", "share", "na64hw"));
+    }
+
     public static SetupFile Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -117,12 +134,13 @@ public static partial class SetupLoader
         return reader.ReadToEnd();
     }
 
-    /// <param name="baseDirectory">Folder a relative <c>usersFile</c> is resolved against; null: the current directory.</param>
+    /// <param name="baseDirectory">The setup file's folder: relative <c>dataDirectory</c> and <c>usersFile</c> paths are
+    /// resolved against it (null: text without a file, where a relative data directory is an error).</param>
     public static SetupFile LoadFromText(string yaml, string sourceName, string? baseDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(sourceName);
-        var reader = new Reader(sourceName, baseDirectory ?? Directory.GetCurrentDirectory());
+        var reader = new Reader(sourceName, baseDirectory);
         var root = ParseSingleDocument(yaml, sourceName, "a mapping with 'devices'");
         var setup = reader.ReadSetup(root);
         if (reader.Errors.Count > 0 || setup is null)
@@ -133,7 +151,7 @@ public static partial class SetupLoader
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]+$")]
     private static partial Regex NamePattern();
 
-    private sealed class Reader(string source, string baseDirectory)
+    private sealed class Reader(string source, string? baseDirectory)
     {
         public List<SetupError> Errors { get; } = [];
 
@@ -147,13 +165,13 @@ public static partial class SetupLoader
 
         public SetupFile? ReadSetup(YamlNode root)
         {
-            var top = Mapping(root, "(top level)", ["hvController", "devices", "readout", "usersFile"]);
+            var top = Mapping(root, "(top level)", ["hvController", "devices", "readout", "dataDirectory", "usersFile"]);
             if (top is null) return null;
 
             string? usersFile = null;
             if (top.Has("usersFile") && Text(top, "usersFile", required: true) is { } users)
             {
-                usersFile = Path.GetFullPath(users, baseDirectory);
+                usersFile = Path.GetFullPath(users, baseDirectory ?? Directory.GetCurrentDirectory());
                 if (Directory.Exists(usersFile))
                     Error(top.Node("usersFile"), "usersFile", users, $"is a folder ({usersFile}), not a users file");
                 else if (!File.Exists(usersFile))
@@ -184,7 +202,40 @@ public static partial class SetupLoader
                     return null;
             }
 
-            return settings is null ? null : new SetupFile(source, settings, devices) { Readout = readout, UsersFile = usersFile };
+            string? data = ReadDataDirectory(top, readout);
+            return settings is null || data is null ? null : new SetupFile(source, settings, devices) { Readout = readout, DataDirectory = data, UsersFile = usersFile };
+        }
+
+        // dataDirectory, or the old readout.outputDirectory (same meaning, only one of them), resolved against the setup
+        // file's folder so that a run never lands in whatever directory the host was started from.
+        private string? ReadDataDirectory(Fields top, ReadoutSetup? readout)
+        {
+            bool old = top.Has("readout") && top.Node("readout") is YamlMappingNode r && r.Children.ContainsKey(new YamlScalarNode("outputDirectory"));
+            if (!top.Has("dataDirectory") && !old)
+                return DefaultDataDirectory();
+            if (top.Has("dataDirectory") && old)
+            {
+                Error(top.Node("dataDirectory"), "dataDirectory", top.Raw("dataDirectory"),
+                    "give either dataDirectory or the older readout.outputDirectory, not both (they name the same directory)");
+                return null;
+            }
+
+            string field = old ? "readout.outputDirectory" : "dataDirectory";
+            YamlNode at = old ? ((YamlMappingNode)top.Node("readout")).Children[new YamlScalarNode("outputDirectory")] : top.Node("dataDirectory");
+            string? path = old ? readout?.OutputDirectory : Text(top, "dataDirectory", required: true);
+            if (path is null)
+                return null;
+            if (path.StartsWith("~/", StringComparison.Ordinal))
+                path = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[2..]);
+            if (Path.IsPathRooted(path))
+                return Path.GetFullPath(path);
+            if (baseDirectory is null)
+            {
+                Error(at, field, path, "a relative path needs the setup file's folder to resolve against; give an absolute path");
+                return null;
+            }
+
+            return Path.GetFullPath(Path.Combine(baseDirectory, path));
         }
 
         // MSADC register limits (NA64.Hardware MsadcRegisters): samples 25..32, 8 ports, 64 channels per module.

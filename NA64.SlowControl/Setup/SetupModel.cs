@@ -17,6 +17,13 @@ public sealed record SetupFile(string SourceName, HvControllerSettings HvControl
 
     /// <summary>Full path of the <c>usersFile</c> (who may send commands to the service), or null when the setup names none.</summary>
     public string? UsersFile { get; init; }
+
+    /// <summary>
+    /// Absolute path of the data directory (run registry, <c>runs/&lt;number&gt;/</c>, <c>pedestals/</c>): the top-level
+    /// <c>dataDirectory</c>, else the old <c>readout.outputDirectory</c>, both resolved against the setup file's folder;
+    /// without either, <see cref="SetupLoader.DefaultDataDirectory"/>.
+    /// </summary>
+    public string DataDirectory { get; init; } = SetupLoader.DefaultDataDirectory();
 }
 
 /// <summary>
@@ -81,13 +88,14 @@ public sealed record TripRecoverySettings(double StepBelowNominalVolts, TimeSpan
 /// The <c>readout:</c> section: MSADC modules (which S-Link source, which HotLink port, which 64 consecutive channels of
 /// the detector layout each one digitises), the run parameters, and for the simulated installation the beam.
 /// </summary>
-/// <param name="RunNumber">First run number (DDD loads no maps for run 0); a run takes the next free number in the output directory.</param>
+/// <param name="RunNumber">First run number (DDD loads no maps for run 0) given out by the data directory's run registry.</param>
 /// <param name="SamplesPerChannel">MSADC samples per channel, 25..32 (32 COMPASS, 25 thesis: uncertain).</param>
 /// <param name="Latency">MSADC readout latency written to every module: window position in sample clocks, 0..320.</param>
 /// <param name="ZeroSuppressionSigma">Keep a channel when max(sample − pedestal) exceeds this many pedestal σ.</param>
 /// <param name="KeepNeighbours">Also keep the channels next to a kept one (same chip).</param>
 /// <param name="PedestalEvents">Random triggers of a pedestal run.</param>
-/// <param name="OutputDirectory">Where DATE files and their companions go (relative to the working directory).</param>
+/// <param name="OutputDirectory">The old name of the data directory, as written in the file ("data" when absent); the
+/// resolved path is <see cref="SetupFile.DataDirectory"/>.</param>
 public sealed record ReadoutSetup(
     uint RunNumber,
     int SamplesPerChannel,

@@ -126,14 +126,18 @@ public sealed class ReadoutRunTests
         using var reader = DateFileReader.Open(result.DataFile);
         long events = 0;
         long expectedOffset = 0;
+        var types = new List<DateEventType>();
         while (reader.ReadNext() is { } ev)
         {
-            events++;
             Assert.Equal(expectedOffset, ev.ByteOffset);
             expectedOffset += ev.Header.Size;
             Assert.Equal(ev.Bytes.Length, (int)ev.Header.Size);
             Assert.Equal(DateEventHeader.Version36, ev.Header.Version);
-            Assert.Equal(DateEventType.Physics, ev.Header.Type);
+            Assert.Equal(result.RunNumber, ev.Header.RunNumber);
+            types.Add(ev.Header.Type);
+            if (ev.Header.Type != DateEventType.Physics)
+                continue;
+            events++;
             Assert.NotEqual(0u, ev.Header.RunNumber);
             Assert.Empty(ev.Problems);
             Assert.Equal(kit.Run.Map.SourceIds.Count, ev.Equipments.Length);
@@ -173,6 +177,12 @@ public sealed class ReadoutRunTests
         Assert.Equal(400, events);
         Assert.Equal(result.ChannelsKept, kept);
         Assert.Equal(new FileInfo(result.DataFile).Length, result.BytesWritten);
+        // The run structure around the physics events: SOR first, SOB/EOB around the spill, EOR last; the checker agrees.
+        Assert.Equal([DateEventType.StartOfRun, DateEventType.StartOfBurst], types.Take(2));
+        Assert.Equal([DateEventType.EndOfBurst, DateEventType.EndOfRun], types.TakeLast(2));
+        var check = DateFileChecker.Check(result.DataFile);
+        Assert.True(check.IsGood, check.FirstProblem?.ToString());
+        Assert.Equal(400, check.Count(DateEventType.Physics));
     }
 
     [Fact]
@@ -194,7 +204,8 @@ public sealed class ReadoutRunTests
                 while (reader.ReadNext() is { } ev)
                     offsets.Add(ev.ByteOffset);
             });
-            Assert.Equal(49, offsets.Count);
+            // SOR, SOB, 50 physics events and EOB are complete; the cut is in END_OF_RUN.
+            Assert.Equal(53, offsets.Count);
             long lastStart = offsets[^1] + BitConverter.ToInt32(bytes, (int)offsets[^1]);
             Assert.Contains("truncated", error.Message, StringComparison.OrdinalIgnoreCase);
             Assert.Contains(lastStart.ToString(CultureInfo.InvariantCulture), error.Message, StringComparison.Ordinal);
@@ -263,6 +274,8 @@ public sealed class ReadoutRunTests
         int withMarkers = 0, read = 0;
         while (reader.ReadNext() is { } ev)
         {
+            if (ev.Header.Type != DateEventType.Physics)
+                continue;
             read++;
             data.Clear();
             foreach (var eq in ev.Equipments)
@@ -291,6 +304,8 @@ public sealed class ReadoutRunTests
         uint nbInRun = 0;
         while (reader.ReadNext() is { } ev)
         {
+            if (ev.Header.Type != DateEventType.Physics)
+                continue;
             Assert.Equal(++nbInRun, ev.Header.NbInRun);
             if (!perSpill.TryGetValue(ev.Header.Burst, out var list))
                 perSpill[ev.Header.Burst] = list = [];
@@ -396,7 +411,11 @@ public sealed class ReadoutRunTests
         using (var reader = DateFileReader.Open(result.DataFile))
         {
             while (reader.ReadNext() is { } ev)
-                fromFile.Add(ev.Bytes.ToArray());
+            {
+                // The run's control events (SOR, SOB, EOB, EOR) are the file's; the builder gets the physics events.
+                if (ev.Header.Type == DateEventType.Physics)
+                    fromFile.Add(ev.Bytes.ToArray());
+            }
         }
 
         Assert.Equal(fromFile, await pulled.WaitAsync(TimeSpan.FromSeconds(30)));
