@@ -14,12 +14,15 @@ internal static class CommonOptions
         Recursive = true,
     };
 
-    public static readonly Option<double> Speed = new("--speed")
+    public static readonly Option<double> Speed = SpeedOption();
+
+    private static Option<double> SpeedOption()
     {
-        Description = "Simulated time runs this many times faster than real time (only when every device is simulated).",
-        DefaultValueFactory = _ => 20.0,
-        Recursive = true,
-    };
+        var speed = InvariantNumber.Option("--speed", "Simulated time runs this many times faster than real time (only when every device is simulated).");
+        speed.DefaultValueFactory = _ => 20.0;
+        speed.Recursive = true;
+        return speed;
+    }
 
     public static SetupFile LoadSetup(ParseResult parse)
     {

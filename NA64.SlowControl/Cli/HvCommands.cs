@@ -26,8 +26,9 @@ internal static class HvCommands
         hv.Subcommands.Add(status);
 
         var channelArg = new Argument<string>("channel") { Description = "Channel name from the setup, e.g. MM1.strips" };
-        var volts = new Option<double>("--volts") { Description = "Target voltage (magnitude, V)", Required = true };
-        var ramp = new Option<double?>("--ramp") { Description = "Ramp-up rate, V/s (checked against the channel's limit; stays until changed)" };
+        var volts = InvariantNumber.Option("--volts", "Target voltage (magnitude, V)");
+        volts.Required = true;
+        var ramp = InvariantNumber.NullableOption("--ramp", "Ramp-up rate, V/s (checked against the channel's limit; stays until changed)");
         var noWait = new Option<bool>("--no-wait") { Description = "Return once the command is on the wire instead of when the readbacks say On" };
         var set = new Command("set", "Set a channel's voltage (and ramp) and ramp there; expert") { channelArg, volts, ramp, noWait };
         set.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, client =>
@@ -62,6 +63,34 @@ internal static class HvCommands
                 c => client.SendAsync<HvChannelView>(HttpMethod.Post, $"/api/hv/channels/{Uri.EscapeDataString(name)}/off?wait={(wait ? "true" : "false")}", null, c), ct);
         }));
         hv.Subcommands.Add(off);
+
+        var applyArg = new Argument<string?>("channel") { Description = "Channel name from the setup (or --all)", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Every channel of the setup" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only show what differs from the setup; write nothing" };
+        var apply = new Command("apply", "Write the setup's settings (ISET, RUP, RDW; VSET of channels not on) on purpose, showing what differs first; expert") { applyArg, all, dryRun };
+        apply.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, async client =>
+        {
+            var request = new ApplyRequest(parse.GetValue(applyArg), parse.GetValue(all), parse.GetValue(dryRun));
+            var result = await client.SendAsync<ApplyResultView>(HttpMethod.Post, "/api/hv/apply", request, ct).ConfigureAwait(false);
+            var table = new Table().Border(TableBorder.Simple).AddColumn("Channel").AddColumn("Setting")
+                .AddColumn(new TableColumn("on device").RightAligned()).AddColumn(new TableColumn("setup").RightAligned());
+            foreach (var d in result.Differences)
+            {
+                table.AddRow(Markup.Escape(d.Channel), d.Parameter,
+                    d.OnDevice is { } v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "(not read back)",
+                    d.InSetup.ToString("0.###", CultureInfo.InvariantCulture));
+            }
+
+            if (result.Differences.Count == 0)
+                AnsiConsole.WriteLine("Every setting read back equals the setup.");
+            else
+                AnsiConsole.Write(table);
+            AnsiConsole.WriteLine(result.DryRun
+                ? "Dry run: nothing written."
+                : $"Written to {result.Applied.Count} channel(s): {string.Join(", ", result.Applied)}");
+            return ExitCodes.Ok;
+        }));
+        hv.Subcommands.Add(apply);
         return hv;
     }
 

@@ -17,7 +17,8 @@ internal static class SimCommands
         var tcp = new Option<int?>("--tcp") { Description = "Serve on this TCP port (the NDT1470 speaks on 1470)" };
         var boards = new Option<int>("--boards") { Description = "Boards on the simulated RS-485 chain (addresses 0..N-1)", DefaultValueFactory = _ => 1 };
         var baud = new Option<int?>("--baud") { Description = "Pace replies like an RS-232 line at this baud rate (e.g. 9600)" };
-        var simSpeed = new Option<double>("--sim-speed") { Description = "Simulated time runs this many times faster than real time", DefaultValueFactory = _ => 1.0 };
+        var simSpeed = InvariantNumber.Option("--sim-speed", "Simulated time runs this many times faster than real time");
+        simSpeed.DefaultValueFactory = _ => 1.0;
         var caen = new Command("caen-n1470", "CAEN N1470 HV board(s), byte-exact") { pty, tcp, boards, baud, simSpeed };
         caen.SetAction(async (parse, ct) =>
         {
@@ -50,7 +51,16 @@ internal static class SimCommands
             else
             {
                 await using var listener = new TcpDeviceServer(server, parse.GetValue(tcp)!.Value, log: log);
-                listener.Start();
+                try
+                {
+                    listener.Start();
+                }
+                catch (ListenException e)
+                {
+                    Console.Error.WriteLine($"Refused: {e.Message}");
+                    return ExitCodes.Refused;
+                }
+
                 Console.WriteLine($"tcp:127.0.0.1:{listener.Port}");
                 log.Information("Simulated CAEN N1470 chain of {Boards} board(s) on TCP port {Port}", bus.Boards.Count, listener.Port);
                 await WaitForCancellation(ct).ConfigureAwait(false);

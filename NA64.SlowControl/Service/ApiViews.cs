@@ -53,3 +53,12 @@ internal static class ApiViews
 
     public static AlarmView Alarm(Alarm a) => new(a.Time, a.Channel, a.Severity.ToString(), a.Kind.ToString(), a.Message);
 }
+
+/// <summary>Body of <c>POST /api/hv/apply</c> (expert): the setup's settings to one channel or to all, or only what would change.</summary>
+public sealed record ApplyRequest(string? Channel = null, bool All = false, bool DryRun = false);
+
+/// <summary>One setting that differs between a channel's device and the setup (<c>onDevice</c> null: not read back by a poll).</summary>
+public sealed record SettingDifferenceView(string Channel, string Parameter, double? OnDevice, double InSetup);
+
+/// <summary>What <c>POST /api/hv/apply</c> found and, unless a dry run, wrote.</summary>
+public sealed record ApplyResultView(bool DryRun, IReadOnlyList<SettingDifferenceView> Differences, IReadOnlyList<string> Applied);

@@ -72,6 +72,39 @@ internal static class HvEndpoints
             .RequireAuthorization(Security.Roles.Expert)
             .WithName("SetHvChannelSetpoint").WithSummary("Set VSET (and RUP) and switch on; ?wait in the body returns when On at VSET");
 
+        hv.MapPost("/apply", async Task<Results<Ok<ApplyResultView>, ProblemHttpResult>> (ApplyRequest request, HardwareOwner owner, CancellationToken ct) =>
+            {
+                if (request.All == (request.Channel is not null))
+                    return Problems.Invalid("channel", request.Channel, "give exactly one of channel or all");
+                HvChannelController? one = null;
+                if (request.Channel is { } name && Find(owner, name, out one) is { } missing)
+                    return missing;
+                var channels = one is null ? owner.Hv.Channels : [one];
+                var differences = channels.SelectMany(c => c.PlanApply().Select(d =>
+                    new SettingDifferenceView(c.Name, d.Parameter.ToString(), d.OnDevice, d.InSetup))).ToList();
+                var applied = new List<string>();
+                if (!request.DryRun)
+                {
+                    foreach (var c in channels.Where(c => differences.Any(d => d.Channel == c.Name)))
+                    {
+                        try
+                        {
+                            await c.ApplyAsync(ct).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (Problems.For(e) is { } problem)
+                        {
+                            return problem;
+                        }
+
+                        applied.Add(c.Name);
+                    }
+                }
+
+                return TypedResults.Ok(new ApplyResultView(request.DryRun, differences, applied));
+            })
+            .RequireAuthorization(Security.Roles.Expert)
+            .WithName("ApplySetup").WithSummary("Write the setup's settings (ISET, RUP, RDW; VSET of channels not on) to one channel or all; dryRun lists the differences only");
+
         hv.MapGet("/alarms", (HardwareOwner owner) => owner.Alarms().Select(ApiViews.Alarm).ToList())
             .WithName("ListAlarms").WithSummary("The most recent alarms, oldest first");
     }

@@ -33,6 +33,7 @@ internal sealed class ServiceRig : IAsyncDisposable
         _tcp.Start();
         _data = Directory.CreateTempSubdirectory("na64-svc-").FullName;
         string text = HvRig.SetupText("tcp:127.0.0.1:" + _tcp.Port.ToString(CultureInfo.InvariantCulture), 3) + (extraSetup ?? "");
+        text += $"\ndataDirectory: {_data}\n";
         var setup = SetupLoader.LoadFromText(text, "service-test.yaml");
         Context = new ServiceContext(setup, text, Time, _data);
         App = ServiceApp.Build(Context, "http://127.0.0.1:0", Serilog.Core.Logger.None);
@@ -55,6 +56,22 @@ internal sealed class ServiceRig : IAsyncDisposable
     public HardwareOwner Owner => App.Services.GetRequiredService<HardwareOwner>();
 
     public string DataDirectory => _data;
+
+    /// <summary>A readout section with a short simulated spill (0.1 s at 1 kHz: about 100 triggers a spill) and 32 pedestal events.</summary>
+    public const string Readout = """
+
+        readout:
+          runNumber: 5001
+          pedestalEvents: 32
+          beam: { spillOnSeconds: 0.1, spillOffSeconds: 0.2, particlesPerSpill: 2000, triggerRateHz: 1000, seed: 7 }
+          sources:
+            - sourceId: 610
+              modules:
+                - { name: MSADC-A, port: 0, firstChannel: 0 }
+            - sourceId: 611
+              modules:
+                - { name: MSADC-B, port: 0, firstChannel: 64 }
+        """;
 
     public static async Task<ServiceRig> StartAsync(string? extraSetup = null)
     {

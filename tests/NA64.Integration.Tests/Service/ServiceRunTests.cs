@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using NA64.Readout.Formats;
+using NA64.SlowControl.Security;
+using NA64.SlowControl.Service;
+
+namespace NA64.Integration.Tests.Service;
+
+/// <summary>Readout runs started, followed and stopped through the service, with the CLI as client; the files read back.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceRunTests
+{
+    [Fact]
+    public async Task A_two_spill_run_writes_SOR_then_SOB_physics_EOB_twice_then_EOR()
+    {
+        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
+        var (exit, output) = await rig.CliAsync("readout", "run", "--spills", "2");
+        Assert.True(exit == 0, output);
+        Assert.Contains("completed", output, StringComparison.Ordinal);
+
+        string file = Directory.GetFiles(Path.Combine(rig.DataDirectory, "runs"), "*.dat", SearchOption.AllDirectories)
+            .Single(f => DateFileChecker.Check(f).Count(DateEventType.Physics) > 0);
+        var types = new List<DateEventType>();
+        using (var reader = DateFileReader.Open(file))
+        {
+            while (reader.ReadNext() is { } view)
+                types.Add(view.Header.Type);
+        }
+
+        // Collapse the physics events between the bursts' markers.
+        var shape = new List<DateEventType>();
+        foreach (var t in types)
+        {
+            if (t != DateEventType.Physics || shape.Count == 0 || shape[^1] != DateEventType.Physics)
+                shape.Add(t);
+        }
+
+        Assert.Equal(
+        [
+            DateEventType.StartOfRun,
+            DateEventType.StartOfBurst, DateEventType.Physics, DateEventType.EndOfBurst,
+            DateEventType.StartOfBurst, DateEventType.Physics, DateEventType.EndOfBurst,
+            DateEventType.EndOfRun,
+        ], shape);
+        Assert.True(DateFileChecker.Check(file).IsGood);
+    }
+
+    [Fact]
+    public async Task A_pedestal_run_writes_a_DATE_file_of_calibration_events_and_runs_take_distinct_numbers()
+    {
+        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run", "--events", "40");
+        Assert.True(exit == 0, output);
+        (exit, output) = await rig.CliAsync("readout", "pedestal-run", "--events", "40");
+        Assert.True(exit == 0, output);
+
+        var runs = Directory.GetDirectories(Path.Combine(rig.DataDirectory, "runs")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["5001", "5002"], runs);
+        foreach (var run in runs)
+        {
+            string file = Directory.GetFiles(Path.Combine(rig.DataDirectory, "runs", run!), "*.dat").Single();
+            var check = DateFileChecker.Check(file);
+            Assert.True(check.IsGood, check.FirstProblem?.ToString());
+            Assert.Equal(40, check.Count(DateEventType.Calibration));
+            Assert.Equal(0, check.Count(DateEventType.Physics));
+            Assert.Equal(1, check.Count(DateEventType.StartOfRun));
+            Assert.Equal(1, check.Count(DateEventType.EndOfRun));
+            Assert.True(File.Exists(Path.Combine(rig.DataDirectory, "runs", run!, "summary.txt")));
+        }
+
+        (exit, output) = await rig.CliAsync("runs");
+        Assert.Equal(0, exit);
+        Assert.Contains("5002", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_run_while_one_goes_is_refused_and_an_operator_stop_closes_the_file_properly()
+    {
+        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
+        var (exit, output) = await rig.CliAsync("readout", "run", "--events", "100000000", "--detach");
+        Assert.True(exit == 0, output);
+
+        using var http = new HttpClient { BaseAddress = rig.Address };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", LocalTokens.Find(rig.Address));
+        using (var second = await http.PostAsJsonAsync(new Uri("/api/runs", UriKind.Relative), new RunStartRequest("physics", Events: 10)))
+            Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+
+        // Let it take data, then stop it as an operator would.
+        var manager = rig.App.Services.GetService(typeof(RunManager)) as RunManager;
+        for (int i = 0; i < 400 && (manager!.Current?.EventsBuilt ?? 0) < 1000; i++)
+            await Task.Delay(10);
+        (exit, output) = await rig.CliAsync("readout", "stop");
+        Assert.True(exit == 0, output);
+        Assert.Contains("stopped", output, StringComparison.Ordinal);
+
+        // The physics run took the pedestal run it needed first: two run directories.
+        string file = Directory.GetFiles(Path.Combine(rig.DataDirectory, "runs"), "*.dat", SearchOption.AllDirectories)
+            .Single(f => DateFileChecker.Check(f).Count(DateEventType.Physics) > 0);
+        var check = DateFileChecker.Check(file);
+        Assert.True(check.IsGood, check.FirstProblem?.ToString());
+        Assert.Equal(1, check.Count(DateEventType.EndOfRun));
+        Assert.True(check.Count(DateEventType.Physics) > 0);
+
+        (exit, output) = await rig.CliAsync("runs", "check", file);
+        Assert.Equal(0, exit);
+        Assert.Contains("No problem found", output, StringComparison.Ordinal);
+    }
+}
