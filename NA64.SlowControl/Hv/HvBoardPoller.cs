@@ -18,6 +18,7 @@ public sealed class HvBoardPoller
     private readonly ILogger _log;
     private bool _initialized;
     private long _cycles;
+    private long _completedCycles;
     private long _failedCycles;
 
     public HvBoardPoller(IHvBoard board, IReadOnlyList<HvChannelController> channels, TimeSpan period,
@@ -37,6 +38,9 @@ public sealed class HvBoardPoller
 
     /// <summary>Poll cycles attempted.</summary>
     public long Cycles => Interlocked.Read(ref _cycles);
+
+    /// <summary>Poll cycles finished, with or without a readback (their channels have been told).</summary>
+    public long CompletedCycles => Interlocked.Read(ref _completedCycles);
 
     /// <summary>Poll cycles that brought no readback (timeout, disconnect, bad reply); each one is logged with its reason.</summary>
     public long FailedCycles => Interlocked.Read(ref _failedCycles);
@@ -58,6 +62,18 @@ public sealed class HvBoardPoller
     public async Task PollOnceAsync(CancellationToken ct = default)
     {
         Interlocked.Increment(ref _cycles);
+        try
+        {
+            await PollCycleAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _completedCycles);
+        }
+    }
+
+    private async Task PollCycleAsync(CancellationToken ct)
+    {
         HvBoardReadback readback;
         try
         {

@@ -98,3 +98,94 @@ internal static class ServiceClientJson
 {
     public static System.Text.Json.JsonSerializerOptions Options { get; } = new(System.Text.Json.JsonSerializerDefaults.Web);
 }
+
+/// <summary>What the operator sees when things go wrong: Ctrl-C in a ramp, every board silent.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceHvFaultTests
+{
+    [Fact]
+    public async Task Ctrl_C_during_hv_set_says_in_which_state_it_leaves_the_channel_and_exits_130()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        using var interrupt = new CancellationTokenSource();
+        var command = rig.CliAsync(interrupt.Token, "hv", "set", ServiceRig.Strips, "--volts", "300");
+        // The ramp cannot finish: fake time stands still. Interrupt once the switch-on is on the wire.
+        await Safety.Within(rig.Device.NextRequest(r => r.Contains("PAR:ON", StringComparison.Ordinal)));
+        await interrupt.CancelAsync();
+        var (exit, output) = await command;
+        Assert.Equal(130, exit);
+        Assert.Contains("Interrupted", output, StringComparison.Ordinal);
+        Assert.Contains(ServiceRig.Strips + " left", output, StringComparison.Ordinal);
+        Assert.Contains("300.0", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_status_where_every_board_is_silent_shows_Disconnected_and_exits_1()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        rig.Server.Faults.Silent = true;
+        var hv = rig.Owner.Hv;
+        for (int i = 0; i < 10 && !hv.Channels.All(c => c.State == SlowControl.Hv.HvChannelState.Disconnected); i++)
+            await rig.ReplyTimeoutAsync();
+        Assert.All(hv.Channels, c => Assert.Equal(SlowControl.Hv.HvChannelState.Disconnected, c.State));
+        var (exit, output) = await rig.CliAsync("hv", "status");
+        Assert.Equal(1, exit);
+        Assert.Contains("Disconnected", output, StringComparison.Ordinal);
+        Assert.Contains("No HV board answers", output, StringComparison.Ordinal);
+        Assert.Empty(rig.Sets);
+    }
+
+    [Fact]
+    public async Task A_group_separator_in_a_voltage_is_refused_not_read_as_fifteen()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        var (exit, output) = await rig.CliAsync("hv", "set", ServiceRig.Strips, "--volts", "1,5", "--no-wait");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("1,5", output, StringComparison.Ordinal);
+        Assert.Empty(rig.Sets);
+    }
+
+    [Fact]
+    public async Task Fault_injection_reaches_the_simulator_only_and_is_refused_for_a_real_device()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        // The rig's board is behind a real TCP transport: to the service it is a real device.
+        var (exit, output) = await rig.CliAsync("sim", "inject", ServiceRig.Strips, "trip");
+        Assert.Equal(2, exit);
+        Assert.Contains("real device", output, StringComparison.Ordinal);
+        (exit, output) = await rig.CliAsync("sim", "inject", "NOPE", "trip");
+        Assert.Equal(2, exit);
+        Assert.Contains("NOPE", output, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Fault injection into the service's own simulators, and what the controller makes of it.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceSimulatorTests
+{
+    [Fact]
+    public async Task An_injected_overcurrent_trips_the_channel_and_the_service_recovers_it_at_nominal()
+    {
+        await using var rig = await ServiceRig.StartSimulatedAsync();
+        var strips = rig.Owner.Hv.Channel(ServiceRig.Strips);
+        var (exit, output) = await rig.CliAsync("hv", "on", ServiceRig.Strips, "--no-wait");
+        Assert.True(exit == 0, output);
+        await rig.UntilAsync(() => strips.State == SlowControl.Hv.HvChannelState.On, "On at nominal");
+
+        var seen = new List<SlowControl.Hv.HvChannelState>();
+        strips.StateChanged += (_, to) => { lock (seen) seen.Add(to); };
+        (exit, output) = await rig.CliAsync("sim", "inject", ServiceRig.Strips, "overcurrent");
+        Assert.True(exit == 0, output);
+        Assert.Contains("overcurrent injected", output, StringComparison.Ordinal);
+        await rig.UntilAsync(() => { lock (seen) return seen.Contains(SlowControl.Hv.HvChannelState.Tripped); }, "Tripped");
+        (exit, _) = await rig.CliAsync("sim", "inject", ServiceRig.Strips, "clear");
+        Assert.Equal(0, exit);
+        await rig.UntilAsync(() =>
+        {
+            lock (seen)
+                return seen.Contains(SlowControl.Hv.HvChannelState.RecoveryHold) && strips.State == SlowControl.Hv.HvChannelState.On;
+        }, "recovered to On");
+        Assert.Equal(500, strips.Snapshot().Readback!.Value.VSet, 1);
+        Assert.Contains(rig.Owner.Alarms(), a => a.Kind == SlowControl.Hv.HvAlarmKind.Tripped && a.Channel == ServiceRig.Strips);
+    }
+}

@@ -24,7 +24,7 @@ internal sealed class ServiceRig : IAsyncDisposable
     private readonly TcpDeviceServer _tcp;
     private readonly string _data;
 
-    private ServiceRig(string? extraSetup)
+    private ServiceRig(string? extraSetup, bool simulated = false)
     {
         Model = new CaenN1470BoardModel(0, Time);
         Device = new ObservedLineDevice(new CaenN1470Bus([new CaenN1470Wire(Model)]));
@@ -32,7 +32,8 @@ internal sealed class ServiceRig : IAsyncDisposable
         _tcp = new TcpDeviceServer(Server, 0);
         _tcp.Start();
         _data = Directory.CreateTempSubdirectory("na64-svc-").FullName;
-        string text = HvRig.SetupText("tcp:127.0.0.1:" + _tcp.Port.ToString(CultureInfo.InvariantCulture), 3) + (extraSetup ?? "");
+        string transport = simulated ? "sim" : "tcp:127.0.0.1:" + _tcp.Port.ToString(CultureInfo.InvariantCulture);
+        string text = HvRig.SetupText(transport, 3) + (extraSetup ?? "");
         text += $"\ndataDirectory: {_data}\n";
         var setup = SetupLoader.LoadFromText(text, "service-test.yaml");
         Context = new ServiceContext(setup, text, Time, _data);
@@ -73,44 +74,76 @@ internal sealed class ServiceRig : IAsyncDisposable
                 - { name: MSADC-B, port: 0, firstChannel: 64 }
         """;
 
-    public static async Task<ServiceRig> StartAsync(string? extraSetup = null)
+    /// <summary>The same setup with the board simulated in-process behind the service's own <c>sim</c> transport.</summary>
+    public static Task<ServiceRig> StartSimulatedAsync() => StartAsync(null, simulated: true);
+
+    public static async Task<ServiceRig> StartAsync(string? extraSetup = null, bool simulated = false)
     {
-        var rig = new ServiceRig(extraSetup);
+        var rig = new ServiceRig(extraSetup, simulated);
         await Safety.Within(rig.App.StartAsync());
-        await rig.UntilAsync(() => rig.Owner.Hv.Channels.All(c => c.State != SlowControl.Hv.HvChannelState.Unknown), "first readback");
+        // The loop's first cycle runs at start, before any fake time moves.
+        await Safety.Within(Task.Run(async () =>
+        {
+            while (rig.Owner.Hv.Pollers[0].CompletedCycles == 0)
+                await Task.Delay(1);
+        }));
         return rig;
     }
 
     /// <summary>SET requests the board has received (any channel), in order.</summary>
     public IReadOnlyList<string> Sets => Device.Requests.Where(r => r.Contains("CMD:SET", StringComparison.Ordinal)).ToList();
 
-    /// <summary>Advances fake time by poll periods until <paramref name="done"/> holds (real time only as a safety net).</summary>
+    /// <summary>
+    /// Advances fake time one poll period at a time, each time waiting for the service's poll loop to finish that
+    /// cycle, until <paramref name="done"/> holds. Fake time never moves while a request is on the line.
+    /// </summary>
     public async Task UntilAsync(Func<bool> done, string what, int maxCycles = 400)
     {
         for (int cycle = 0; cycle < maxCycles; cycle++)
         {
-            // Each poll is real bytes over TCP: give the loop a real moment, then move fake time one period.
-            for (int spin = 0; spin < 200 && !done(); spin++)
-                await Task.Delay(5);
             if (done())
                 return;
-            Time.Advance(Context.Setup.HvController.PollPeriod);
+            await NextPollAsync();
         }
 
-        throw new TimeoutException($"not reached within {maxCycles} poll cycles: {what}");
+        if (!done())
+            throw new TimeoutException($"not reached within {maxCycles} poll cycles: {what}");
     }
 
-    /// <summary>Waits for the next completed poll cycle of the board (fake time moved one period).</summary>
+    /// <summary>Moves fake time one poll period and waits until the cycle it starts has finished.</summary>
     public async Task NextPollAsync()
     {
         var poller = Owner.Hv.Pollers[0];
-        long before = poller.Cycles;
+        long before = poller.CompletedCycles;
         Time.Advance(Context.Setup.HvController.PollPeriod);
-        await UntilAsync(() => poller.Cycles > before && poller.Channels.All(c => c.Snapshot().ReadbackTime >= Time.GetUtcNow()), "next poll cycle", 1);
+        await Safety.Within(Task.Run(async () =>
+        {
+            while (poller.CompletedCycles <= before)
+                await Task.Delay(1);
+        }));
+    }
+
+    /// <summary>Moves fake time past one reply timeout (a silent board's request gives up) and waits for that cycle to end.</summary>
+    public async Task ReplyTimeoutAsync()
+    {
+        var poller = Owner.Hv.Pollers[0];
+        long before = poller.CompletedCycles;
+        Time.Advance(Context.Setup.HvController.PollPeriod);
+        await Safety.Within(Task.Run(async () =>
+        {
+            while (poller.CompletedCycles <= before)
+            {
+                await Task.Delay(5);
+                Time.Advance(NA64.Hardware.Hv.CaenN1470.CaenN1470Protocol.DefaultReplyTimeout);
+            }
+        }));
     }
 
     /// <summary>Runs <c>na64hw ARGS --server URL</c> in-process; returns its exit code and what it printed.</summary>
-    public async Task<(int Exit, string Output)> CliAsync(params string[] args)
+    public Task<(int Exit, string Output)> CliAsync(params string[] args) => CliAsync(CancellationToken.None, args);
+
+    /// <summary>As <see cref="CliAsync(string[])"/>; cancelling <paramref name="interrupt"/> is the operator's Ctrl-C.</summary>
+    public async Task<(int Exit, string Output)> CliAsync(CancellationToken interrupt, params string[] args)
     {
         var output = new StringWriter(CultureInfo.InvariantCulture);
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -130,7 +163,7 @@ internal sealed class ServiceRig : IAsyncDisposable
         try
         {
             var root = Na64hwCli.Build(Serilog.Core.Logger.None);
-            int exit = await Safety.Within(root.Parse([.. args, "--server", Address.ToString()]).InvokeAsync());
+            int exit = await Safety.Within(root.Parse([.. args, "--server", Address.ToString()]).InvokeAsync(cancellationToken: interrupt));
             return (exit, output.ToString());
         }
         finally

@@ -112,7 +112,7 @@ public sealed class ServiceSecurityTests
                  {
                      ("{\"volts\": 30", HttpStatusCode.BadRequest, "JSON"),
                      ("{\"volts\": \"NaN\"}", HttpStatusCode.BadRequest, "volts"),
-                     ("{\"volts\": 1e999}", HttpStatusCode.BadRequest, "volts"),
+                     ("{\"volts\": 1e999}", HttpStatusCode.UnprocessableEntity, "volts"),
                      ("{\"volts\": 601}", HttpStatusCode.UnprocessableEntity, "601"),
                  })
         {
