@@ -52,6 +52,20 @@ internal static class CommonOptions
         return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "na64hw");
     }
 
+    /// <summary>The service context, or null after printing the one line that says why the setup cannot be used.</summary>
+    public static ServiceContext? ContextOrRefusal(ParseResult parse)
+    {
+        try
+        {
+            return Context(parse);
+        }
+        catch (Exception e) when (IsSetupProblem(e))
+        {
+            Console.Error.WriteLine($"Refused: {e.Message}");
+            return null;
+        }
+    }
+
     public static bool IsSetupProblem(Exception e) =>
         e is SetupException or IOException or UnauthorizedAccessException or ArgumentException;
 

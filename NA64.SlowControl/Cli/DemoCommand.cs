@@ -22,16 +22,8 @@ internal static class DemoCommand
         var demo = new Command("demo", "Run the whole product on its built-in simulated NA64 setup (service in-process, driven through its API)");
         demo.SetAction(async (parse, ct) =>
         {
-            ServiceContext context;
-            try
-            {
-                context = CommonOptions.Context(parse);
-            }
-            catch (Exception e) when (CommonOptions.IsSetupProblem(e))
-            {
-                AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
+            if (CommonOptions.ContextOrRefusal(parse) is not { } context)
                 return ExitCodes.Refused;
-            }
 
             if (context.Setup.Devices.FirstOrDefault(d => !Hosting.HvHardware.IsSimulated(d.Transport)) is { } real)
             {
@@ -48,7 +40,7 @@ internal static class DemoCommand
             }
             catch (ServiceRefusedException e)
             {
-                AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
+                Console.Error.WriteLine($"Refused: {e.Message}");
                 return ExitCodes.Failed;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)

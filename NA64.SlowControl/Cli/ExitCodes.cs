@@ -39,7 +39,7 @@ internal static class ExitCodes
         }
         catch (ServiceRefusedException e)
         {
-            AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
+            Console.Error.WriteLine($"Refused: {e.Message}");
             return Refused;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

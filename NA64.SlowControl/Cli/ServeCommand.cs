@@ -21,16 +21,8 @@ internal static class ServeCommand
         var serve = new Command("serve", "Run the service that owns the hardware (the CLI, scripts and the web panel are its clients)") { Listen };
         serve.SetAction(async (parse, ct) =>
         {
-            ServiceContext context;
-            try
-            {
-                context = CommonOptions.Context(parse);
-            }
-            catch (Exception e) when (CommonOptions.IsSetupProblem(e))
-            {
-                AnsiConsole.MarkupLine($"[red]Refused:[/] {Markup.Escape(e.Message)}");
+            if (CommonOptions.ContextOrRefusal(parse) is not { } context)
                 return ExitCodes.Refused;
-            }
 
             string listen = parse.GetValue(Listen)!;
             if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != "http")
