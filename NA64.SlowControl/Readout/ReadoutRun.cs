@@ -7,6 +7,7 @@ using NA64.Readout.Pipeline;
 using NA64.Readout.Processing;
 using NA64.Readout.Sinks;
 using NA64.SlowControl.Setup;
+using NA64.Simulators.Digitizers.Msadc;
 using NA64.Simulators.Physics;
 using Serilog;
 
@@ -17,7 +18,14 @@ namespace NA64.SlowControl.Readout;
 /// <param name="Files">Where each table was saved.</param>
 /// <param name="RegistersVerified">Registers written to the modules and read back equal.</param>
 public sealed record PedestalRunResult(int Events, IReadOnlyList<PedestalTable> Tables, IReadOnlyList<string> Files, int RegistersVerified,
-    int DeadChannels, int NoisyChannels);
+    int DeadChannels, int NoisyChannels)
+{
+    /// <summary>What the data transport saw: datagrams, lost ones, and every one not used with its reason.</summary>
+    public DatagramReceiverSummary? Transport { get; init; }
+
+    /// <summary>Fragments left out of the tables because the decoder found data lost in them (truncated, corrupt).</summary>
+    public long FragmentsSkipped { get; init; }
+}
 
 /// <summary>How long a physics run lasts and where its data go.</summary>
 public sealed record PhysicsRunRequest
@@ -38,12 +46,6 @@ public sealed record PhysicsRunRequest
     public IProgress<RunSummary>? Progress { get; init; }
 
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>Called before each trigger is digitised with its index in the run (0-based): fault injection in tests.</summary>
-    public Action<long, SimulatedMsadcCrate>? BeforeTrigger { get; init; }
-
-    /// <summary>Called with each generated event's truth and the generator's sample block [channel][sample] (tests; the array is reused).</summary>
-    public Action<EventTruth, short[]>? OnTruth { get; init; }
 }
 
 /// <summary>Everything a physics run reports at its end.</summary>
@@ -71,7 +73,11 @@ public sealed record PhysicsRunResult(
     string DataFile,
     string MapFile,
     IReadOnlyList<string> CompanionFiles,
-    long BytesWritten);
+    long BytesWritten)
+{
+    /// <summary>What the data transport saw: datagrams, event numbers lost on the way, and every datagram not passed on with its reason.</summary>
+    public DatagramReceiverSummary? Transport { get; init; }
+}
 
 /// <summary>
 /// Run control for the calorimeter readout on simulated MSADC modules. Pedestal run: latch-all, random triggers with
@@ -161,51 +167,85 @@ public sealed class ReadoutRun : IAsyncDisposable
         await StartModulesAsync(ct).ConfigureAwait(false);
 
         var accumulators = modules.Select(_ => new PedestalAccumulator(ReadoutChannelMap.ModuleChannels, log: _log)).ToArray();
-        var generator = Crate.Generator;
-        var block = new short[generator.BlockLength];
-        var fragment = new byte[Crate.Sources.Max(x => x.MaxFragmentBytes)];
         var data = new SadcEventData();
         var moduleBlock = new short[ReadoutChannelMap.ModuleChannels * s];
-        for (int trigger = 1; trigger <= n; trigger++)
+        var found = new int[modules.Count];
+        long skipped = 0;
+        // The same transport and decoder as a physics run: the latch-all fragments come from the modules, not the generator.
+        var receiver = new DatagramFragmentReceiver(Crate.DataSources,
+            new DatagramReceiverOptions { RunNumber = 0, Events = n, EventType = (byte)DateEventType.Calibration }, _time, _log);
+        await using (receiver.ConfigureAwait(false))
         {
-            ct.ThrowIfCancellationRequested();
-            // No beam: the synthesizer's accumulator stays empty, so the samples are pedestal + noise only.
-            generator.Synthesizer.Clear();
-            generator.Synthesizer.Digitize(block);
-            int eventInSpill = ((trigger - 1) % SlinkHeader.MaxEventNumber) + 1;
-            foreach (var source in Crate.Sources)
+            receiver.DiscardPending();
+            await StartModulesAsync(ct).ConfigureAwait(false);
+            using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            // A failing simulated TCS sends nothing more: end the reading instead of waiting for it (the failure is rethrown below).
+            var onFault = Crate.StartTriggers(new TriggerProgram(SimulatedTriggerMode.RandomNoBeam, Triggers: n))
+                ?.ContinueWith(_ => stopReading.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            var batch = new EventBatch(256, 1 << 20);
+            try
             {
-                int length = source.WriteFragment(block, generator.SamplesPerChannel, eventInSpill, 0, fragment);
-                data.Clear();
-                SadcDecoder.Decode(fragment.AsSpan(0, length), data, eventInSpill);
-                foreach (var problem in data.Problems)
+                bool more = true;
+                while (more)
                 {
-                    if (problem.DataLost)
-                        throw new InvalidDataException($"pedestal run trigger {trigger}: {problem}");
-                }
-
-                foreach (var module in modules.Where(m => m.SourceId == source.SourceId))
-                {
-                    int found = 0;
-                    foreach (ref readonly var channel in data.Channels)
+                    batch.Clear();
+                    more = await receiver.FillAsync(batch, stopReading.Token).ConfigureAwait(false);
+                    for (int r = 0; r < batch.Count; r++)
                     {
-                        if (channel.Address.Port != module.Port || channel.SampleCount != s)
+                        ref readonly var meta = ref batch.GetMetadata(r);
+                        data.Clear();
+                        SadcDecoder.Decode(batch.GetBytes(r), data, (int)meta.EventInSpill);
+                        if (data.Problems.Any(p => p.DataLost))
+                        {
+                            skipped++;
+                            _log.Warning("Pedestal run spill {Spill} event {Event} source {Source}: fragment skipped, {Problems}",
+                                meta.Spill, meta.EventInSpill, meta.SourceId, data.Problems.Select(p => p.ToString()).ToArray());
                             continue;
-                        var raw = data.Samples(channel);
-                        var into = moduleBlock.AsSpan(channel.Address.ChipChannel * s, s);
-                        for (int k = 0; k < s; k++)
-                            into[k] = (short)raw[k];
-                        found++;
-                    }
+                        }
 
-                    if (found != ReadoutChannelMap.ModuleChannels)
-                        throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                            $"pedestal run trigger {trigger}: module {module.Name} sent {found} of {ReadoutChannelMap.ModuleChannels} channels in latch-all mode"));
-                    accumulators[module.Index].Add(new MsadcBlock(moduleBlock, s));
+                        Array.Clear(found);
+                        foreach (ref readonly var channel in data.Channels)
+                        {
+                            var module = Map.Find(meta.SourceId, channel.Address.Port);
+                            if (module is null || channel.SampleCount != s)
+                                continue;
+                            found[module.Index]++;
+                        }
+
+                        int sourceId = meta.SourceId;
+                        foreach (var module in modules.Where(m => m.SourceId == sourceId))
+                        {
+                            if (found[module.Index] != ReadoutChannelMap.ModuleChannels)
+                                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                                    $"pedestal run event {meta.EventInSpill}: module {module.Name} sent {found[module.Index]} of {ReadoutChannelMap.ModuleChannels} channels in latch-all mode"));
+                            foreach (ref readonly var channel in data.Channels)
+                            {
+                                if (channel.Address.Port != module.Port)
+                                    continue;
+                                var raw = data.Samples(channel);
+                                var into = moduleBlock.AsSpan(channel.Address.ChipChannel * s, s);
+                                for (int k = 0; k < s; k++)
+                                    into[k] = (short)raw[k];
+                            }
+
+                            accumulators[module.Index].Add(new MsadcBlock(moduleBlock, s));
+                        }
+                    }
                 }
+            }
+            finally
+            {
+                batch.Return();
+                await Crate.StopTriggersAsync().ConfigureAwait(false);
+                if (onFault is not null)
+                    await onFault.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);   // done before stopReading is disposed
             }
         }
 
+        var transport = receiver.Snapshot();
+        if (transport.Triggers < n)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"pedestal run: {transport.Triggers} of {n} triggers arrived ({string.Join("; ", transport.Faults)})"));
         await StopModulesAsync(ct).ConfigureAwait(false);
         var tables = accumulators.Select(a => a.Build()).ToArray();
         Directory.CreateDirectory(Path.Combine(OutputDirectory, PedestalDirectory));
@@ -222,7 +262,7 @@ public sealed class ReadoutRun : IAsyncDisposable
         int dead = tables.Sum(t => t.Channels.Count(c => (c.Flags & PedestalFlags.Dead) != 0));
         int noisy = tables.Sum(t => t.Channels.Count(c => (c.Flags & PedestalFlags.Noisy) != 0));
         _log.Information("Pedestal run done: tables {Files}, {Registers} registers downloaded and verified", files, verified);
-        return new PedestalRunResult(n, tables, files, verified, dead, noisy);
+        return new PedestalRunResult(n, tables, files, verified, dead, noisy) { Transport = transport, FragmentsSkipped = skipped };
     }
 
     /// <summary>Pedestals rounded and n·σ thresholds into every module (latch-all kept), read back and compared.</summary>
@@ -316,7 +356,9 @@ public sealed class ReadoutRun : IAsyncDisposable
         var file = await DateFileSink.CreateAsync(dataFile, companions, log: _log, cancellationToken: ct).ConfigureAwait(false);
         NetMqPublisherSink? publisher = null;
         NetMqPublisherSink? pusher = null;
-        var receiver = new TriggerSource(this, request, run);
+        var receiver = new DatagramFragmentReceiver(Crate.DataSources,
+            new DatagramReceiverOptions { RunNumber = run, Events = request.Events, Spills = request.Spills }, _time, _log);
+        await using (receiver.ConfigureAwait(false))
         await using (file.ConfigureAwait(false))
         {
             sinks.Add(file);
@@ -340,7 +382,11 @@ public sealed class ReadoutRun : IAsyncDisposable
             };
             var assembler = new DateEventAssembler(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
             var pipeline = new ReadoutPipeline(options, receiver.FillAsync, stage.Process, assembler.Assemble, sinks, _time, _log);
+            receiver.DiscardPending();
             await StartModulesAsync(ct).ConfigureAwait(false);
+            // A failing simulated TCS sends nothing more: end the reading instead of waiting for it (the failure is rethrown below).
+            _ = Crate.StartTriggers(new TriggerProgram(SimulatedTriggerMode.Beam, request.Events, request.Spills))
+                ?.ContinueWith(_ => pipeline.RequestStop(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             RunSummary summary;
             try
             {
@@ -360,16 +406,20 @@ public sealed class ReadoutRun : IAsyncDisposable
             {
                 publisher?.Dispose();
                 pusher?.Dispose();
+                await Crate.StopTriggersAsync().ConfigureAwait(false);
                 await StopModulesAsync(CancellationToken.None).ConfigureAwait(false);
             }
 
+            // The injected signals are the simulator's truth (none without one), for comparison with the signal box.
+            var injected = Crate.Simulator?.InjectedSignals.Select(x => ((uint)x.Spill, (uint)x.Event)).ToArray() ?? [];
+
             var companionPaths = companions.Select(c => Path.Combine(OutputDirectory, c.FileName)).ToArray();
             var box = monitor.SignalBoxEvents;
-            return new PhysicsRunResult(run, summary, receiver.Triggers, receiver.InjectedSignals.Count, receiver.InjectedSignals,
+            return new PhysicsRunResult(run, summary, receiver.Triggers, injected.Length, injected,
                 box.Count, box, monitor.Histogram(), monitor.ElectronPeak(), _latency, monitor.EcalPeakPosition(), monitor.Events,
                 stage.ChannelsIn, stage.ChannelsKept, stage.BytesIn, stage.BytesOut, stage.ProblemCounts(), stage.ProblemLocations(),
                 stage.MissingModuleMarkers, stage.IncompleteBlocks, dataFile, Path.Combine(OutputDirectory, mapName), companionPaths,
-                file.BytesWritten);
+                file.BytesWritten) { Transport = receiver.Snapshot() };
         }
     }
 
@@ -399,76 +449,5 @@ public sealed class ReadoutRun : IAsyncDisposable
     {
         foreach (var driver in Crate.Drivers)
             await driver.StopAsync(ct).ConfigureAwait(false);
-    }
-
-    /// <summary>The pipeline's receiver: one generator event per trigger, one fragment per source, in simulated time.</summary>
-    private sealed class TriggerSource
-    {
-        private readonly ReadoutRun _run;
-        private readonly PhysicsRunRequest _request;
-        private readonly uint _runNumber;
-        private readonly short[] _block;
-        private readonly int _maxFragment;
-        private readonly long _startSeconds;
-        private bool _ended;
-
-        public TriggerSource(ReadoutRun run, PhysicsRunRequest request, uint runNumber)
-        {
-            _run = run;
-            _request = request;
-            _runNumber = runNumber;
-            _block = new short[run.Crate.Generator.BlockLength];
-            _maxFragment = run.Crate.Sources.Max(s => s.MaxFragmentBytes);
-            _startSeconds = run._time.GetUtcNow().ToUnixTimeSeconds();
-        }
-
-        public long Triggers { get; private set; }
-
-        public List<(uint Spill, uint Event)> InjectedSignals { get; } = [];
-
-        public ValueTask<bool> FillAsync(EventBatch batch, CancellationToken ct)
-        {
-            var crate = _run.Crate;
-            var generator = crate.Generator;
-            var sources = crate.Sources;
-            while (!_ended && !ct.IsCancellationRequested)
-            {
-                if (batch.Count + sources.Count > batch.MaxRecords
-                    || (batch.Count > 0 && batch.ByteCapacity - batch.ByteCount < sources.Count * _maxFragment))
-                    return ValueTask.FromResult(true);
-                if (_request.Events is { } events && Triggers >= events)
-                    break;
-                if (_request.Spills is { } spills && generator.NextTriggerTime >= SpillStart(spills + 1))
-                    break;
-                _request.BeforeTrigger?.Invoke(Triggers, crate);
-                var truth = generator.Next(_block);
-                _request.OnTruth?.Invoke(truth, _block);
-                Triggers++;
-                if (truth.IsSignal)
-                    InjectedSignals.Add(((uint)truth.Spill, (uint)truth.EventInSpill));
-                foreach (var source in sources)
-                {
-                    if (!batch.TryBeginAdd(_maxFragment, out var destination))
-                        throw new InvalidOperationException("batch has no room for a fragment although room was checked");
-                    int length = source.WriteFragment(_block, generator.SamplesPerChannel, truth.EventInSpill,
-                        SlinkHeader.SpillFromBurst(truth.Spill), destination);
-                    var meta = new EventMetadata(_runNumber, (uint)truth.Spill, (uint)truth.EventInSpill, (uint)Triggers, 1,
-                        _startSeconds + (long)truth.Time.TotalSeconds, source.SourceId, (byte)DateEventType.Physics);
-                    if (length == 0)
-                        batch.CancelAdd();
-                    else
-                        batch.CommitAdd(meta, length);
-                }
-            }
-
-            _ended = true;
-            return ValueTask.FromResult(false);
-        }
-
-        private TimeSpan SpillStart(int spill)
-        {
-            var beam = _run.Crate.Generator.Options.Beam;
-            return (spill - 1) * (beam.SpillLength + beam.OffSpillLength);
-        }
     }
 }

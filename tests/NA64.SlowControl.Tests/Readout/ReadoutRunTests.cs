@@ -103,11 +103,9 @@ public sealed class ReadoutRunTests
         await using var kit = ReadoutTestKit.Create(signalFraction: 0.01);
         await kit.Run.PedestalRunAsync(200);
         var generated = new Dictionary<(int Spill, int Event), short[]>();
-        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest
-        {
-            Events = 400,
-            OnTruth = (truth, block) => generated[(truth.Spill, truth.EventInSpill)] = (short[])block.Clone(),
-        });
+        // The truth comes from the simulator behind the data transport; the host reads only datagrams.
+        kit.Run.Crate.Simulator!.OnTruth = (truth, block) => generated[(truth.Spill, truth.EventInSpill)] = (short[])block.Clone();
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 400 });
         Assert.Equal(400, result.Pipeline.EventsBuilt);
 
         // Map file beside the data with a ChipsCreation rule per source and the run in its range.
@@ -217,22 +215,19 @@ public sealed class ReadoutRunTests
     {
         await using var kit = ReadoutTestKit.Create();
         await kit.Run.PedestalRunAsync(100);
-        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest
+        kit.Run.Crate.Simulator!.BeforeTrigger = (trigger, crate) =>
         {
-            Events = 200,
-            BeforeTrigger = (trigger, crate) =>
+            switch (trigger)
             {
-                switch (trigger)
-                {
-                    case 10: crate.Source(610).InjectFault(MsadcDataFault.CorruptWord); break;
-                    case 20: crate.Source(611).InjectFault(MsadcDataFault.WrongEventNumber); break;
-                    case 30: crate.Source(610).InjectFault(MsadcDataFault.TruncatedBlock, truncateWords: 3); break;
-                    case 40: crate.Source(611).InjectFault(MsadcDataFault.AllChannelsSuppressed); break;
-                    case 50: crate.Source(610).SetModuleMissing(0, true); break;
-                    case 60: crate.Source(610).SetModuleMissing(0, false); break;
-                }
-            },
-        });
+                case 10: crate.Source(610).InjectFault(MsadcDataFault.CorruptWord); break;
+                case 20: crate.Source(611).InjectFault(MsadcDataFault.WrongEventNumber); break;
+                case 30: crate.Source(610).InjectFault(MsadcDataFault.TruncatedBlock, truncateWords: 3); break;
+                case 40: crate.Source(611).InjectFault(MsadcDataFault.AllChannelsSuppressed); break;
+                case 50: crate.Source(610).SetModuleMissing(0, true); break;
+                case 60: crate.Source(610).SetModuleMissing(0, false); break;
+            }
+        };
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 200 });
 
         var p = result.Pipeline;
         Assert.True(p.IsBalanced);
@@ -247,6 +242,10 @@ public sealed class ReadoutRunTests
         Assert.Equal(1, result.Problems[FormatProblemKind.WrongEvent]);
         Assert.Equal(1, result.Problems[FormatProblemKind.SlinkSizeMismatch]);
         Assert.Equal(10 * 4, result.MissingModuleMarkers);
+        // The truncated fragment came as a datagram shorter than its S-Link size: counted by the receiver and passed on.
+        Assert.Equal(1, result.Transport!.Count(DatagramProblem.Truncated));
+        Assert.Equal(0, result.Transport.Lost);
+        Assert.Equal(400, result.Transport.Fragments);
         Assert.True(result.IncompleteBlocks >= 4, $"{result.IncompleteBlocks} incomplete blocks");
 
         // Locations: trigger k is event k+1 of spill 1.
@@ -285,6 +284,9 @@ public sealed class ReadoutRunTests
         var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Spills = 2 });
         Assert.True(result.Pipeline.IsBalanced);
         Assert.Equal(result.Triggers, result.Pipeline.EventsBuilt);
+        Assert.Equal(0, result.Pipeline.LateFragments);
+        // Each source's first fragment of spill 3 told the receiver that spill 2 was over; it is counted, not passed on.
+        Assert.Equal(2, result.Transport!.Count(DatagramProblem.AfterEnd));
 
         var perSpill = new Dictionary<int, List<int>>();
         using var reader = DateFileReader.Open(result.DataFile);
