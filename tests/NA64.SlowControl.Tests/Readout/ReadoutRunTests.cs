@@ -73,6 +73,36 @@ public sealed class ReadoutRunTests
     }
 
     [Fact]
+    public async Task Pedestal_run_reads_random_triggers_through_the_data_transport_and_skips_a_truncated_fragment()
+    {
+        await using var kit = ReadoutTestKit.Create();
+        var simulator = kit.Run.Crate.Simulator!;
+        // The simulated TCS fires random triggers with no beam; the host only sees datagrams.
+        simulator.BeforeTrigger = (trigger, crate) =>
+        {
+            if (trigger == 5)
+                crate.Source(611).InjectFault(MsadcDataFault.TruncatedBlock, truncateWords: 2);
+        };
+        long beamEvents = simulator.Generator.EventCount;
+        var result = await kit.Run.PedestalRunAsync(120);
+
+        Assert.Equal(120, simulator.Triggers);
+        Assert.Equal(beamEvents, simulator.Generator.EventCount);   // no beam event was generated for it
+        var transport = result.Transport!;
+        Assert.Equal((240L, 240L, 120L, 0L), (transport.Datagrams, transport.Fragments, transport.Triggers, transport.Lost));
+        Assert.Equal(1, transport.Count(DatagramProblem.Truncated));
+        Assert.Equal(1, result.FragmentsSkipped);
+        Assert.Empty(transport.Faults);
+        // The module behind the truncated fragment still has its table, from the other 119 events.
+        Assert.Equal(2, result.Tables.Count);
+        Assert.All(result.Tables, t => Assert.True(double.IsFinite(t[0].PedestalEven)));
+
+        // The modules are stopped again and nothing is left waiting for the next run.
+        Assert.All(kit.Run.Crate.Devices, d => Assert.Equal(NA64.Hardware.Digitizers.Msadc.MsadcRunState.Idle, d.State));
+        Assert.All(kit.Run.Crate.DataSources, s => Assert.False(s.Channel.TryReceive(new byte[65536], out _)));
+    }
+
+    [Fact]
     public async Task Physics_run_reconstructs_the_100_GeV_peak_and_counts_the_injected_signals_in_the_box()
     {
         await using var kit = ReadoutTestKit.Create(signalFraction: 0.02);
