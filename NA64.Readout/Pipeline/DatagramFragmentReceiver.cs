@@ -96,8 +96,9 @@ public sealed record DatagramReceiverSummary(
 /// buffers and queues them (bounded: a full queue stops the pumps, and an in-memory sender waits); <see cref="FillAsync"/>
 /// checks each datagram's S-Link header, builds its <see cref="EventMetadata"/> (spill and event from the header, event in
 /// run numbered across sources in trigger order) and copies it into the batch. Every datagram not passed on is counted
-/// with its <see cref="DatagramProblem"/>; event numbers skipped inside a spill are counted as lost. Per datagram the hot
-/// path allocates nothing: pooled buffers, one copy into the batch, no per-datagram objects.
+/// with its <see cref="DatagramProblem"/>; event numbers skipped inside a spill are counted as lost. While data are waiting
+/// nothing is allocated per datagram (fixed buffers, one copy into the batch); a pump blocked on a full queue costs one
+/// small wait object per wait (System.Threading.Channels).
 /// </summary>
 public sealed class DatagramFragmentReceiver : IAsyncDisposable
 {

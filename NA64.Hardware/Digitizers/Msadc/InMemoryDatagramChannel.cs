@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
 namespace NA64.Hardware.Digitizers.Msadc;
@@ -47,6 +48,7 @@ public sealed class InMemoryDatagramChannel : IDatagramChannel
         (new InMemoryDatagramChannel($"mem:{name}/device", toHost, toDevice),
          new InMemoryDatagramChannel($"mem:{name}/host", toDevice, toHost));
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken)
     {
         var bytes = ArrayPool<byte>.Shared.Rent(Math.Max(datagram.Length, 1));
@@ -65,6 +67,7 @@ public sealed class InMemoryDatagramChannel : IDatagramChannel
         Interlocked.Increment(ref _sent);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var datagram = await _inbox.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
