@@ -56,8 +56,12 @@ public sealed record DatagramReceiverOptions
 
     public uint TriggerMask { get; init; } = 1;
 
-    /// <summary>Datagrams read from the channels and waiting for the pipeline (all sources together).</summary>
-    public int QueuedDatagrams { get; init; } = 64;
+    /// <summary>
+    /// Datagrams read from one source's channel and waiting for the pipeline. The receiver hands fragments on in trigger
+    /// order across sources and lets one source run ahead of a silent one only when its queue is full, so this bounds
+    /// the skew between sources; keep it below the event builder's TimeoutEvents (64).
+    /// </summary>
+    public int QueuedDatagrams { get; init; } = 32;
 
     /// <summary>Largest datagram taken (a UDP datagram carries at most 65 507 bytes).</summary>
     public int MaxDatagramBytes { get; init; } = 65_536;
@@ -93,8 +97,8 @@ public sealed record DatagramReceiverSummary(
 /// <summary>
 /// A <see cref="FragmentReceiver"/> for S-Link fragments arriving one per datagram, one <see cref="IDatagramChannel"/> per
 /// source (UDP from a CATCH, or in-memory from the simulated crate). One pump task per channel reads into a fixed set of
-/// buffers and queues them (bounded: a full queue stops the pumps, and an in-memory sender waits); <see cref="FillAsync"/>
-/// checks each datagram's S-Link header, builds its <see cref="EventMetadata"/> (spill and event from the header, event in
+/// buffers and queues them per source (bounded: a full queue stops its pump, and an in-memory sender waits);
+/// <see cref="FillAsync"/> merges the queues in trigger order, checks each datagram's S-Link header, builds its <see cref="EventMetadata"/> (spill and event from the header, event in
 /// run numbered across sources in trigger order) and copies it into the batch. Every datagram not passed on is counted
 /// with its <see cref="DatagramProblem"/>; event numbers skipped inside a spill are counted as lost. While data are waiting
 /// nothing is allocated per datagram (fixed buffers, one copy into the batch); a pump blocked on a full queue costs one
@@ -109,7 +113,9 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
     private readonly DatagramReceiverOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly Channel<Received> _queue;
+    private readonly Channel<Received>[] _queues;
+    private readonly bool[] _pumpOpen;
+    private readonly SemaphoreSlim _doorbell = new(0);
     private readonly Channel<byte[]> _free;
     private readonly long[] _problems = new long[ProblemCount];
     private readonly Dictionary<ulong, Numbered> _numbers;
@@ -148,15 +154,17 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
         _options = options;
         _time = time ?? TimeProvider.System;
         _log = log ?? Serilog.Core.Logger.None;
-        _queue = Channel.CreateBounded<Received>(new BoundedChannelOptions(options.QueuedDatagrams)
+        _queues = _sources.Select(_ => Channel.CreateBounded<Received>(new BoundedChannelOptions(options.QueuedDatagrams)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
-        });
+            SingleWriter = true,
+        })).ToArray();
+        _pumpOpen = new bool[_sources.Length];
 
-        // Queue + one buffer per pump + the one being copied: a pump never waits for a buffer the reader cannot free.
+        // Every queue + one buffer per pump + the one being copied: a pump never waits for a buffer the reader cannot free.
         _free = Channel.CreateUnbounded<byte[]>();
-        for (int i = 0; i < options.QueuedDatagrams + _sources.Length + 1; i++)
+        for (int i = 0; i < (_sources.Length * (options.QueuedDatagrams + 1)) + 1; i++)
             _free.Writer.TryWrite(new byte[options.MaxDatagramBytes]);
         _numbers = new Dictionary<ulong, Numbered>(options.NumberingWindow + 1);
         _numbered = new Queue<ulong>(options.NumberingWindow + 1);
@@ -204,18 +212,26 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
                 datagram = held;
                 _held = null;
             }
-            else if (!_queue.Reader.TryRead(out datagram))
+            else
             {
-                if (batch.Count > 0)
-                    return true;   // hand on what is here rather than wait with it
-                if (!await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                int next = ChooseNext();
+                if (next < 0)
                 {
-                    await EndAsync("every data channel closed").ConfigureAwait(false);
-                    return false;
+                    if (Volatile.Read(ref _openPumps) == 0 && _queues.All(q => q.Reader.Count == 0))
+                    {
+                        await EndAsync("every data channel closed").ConfigureAwait(false);
+                        return false;
+                    }
+
+                    if (batch.Count > 0)
+                        return true;   // hand on what is here rather than wait with it
+                    await _doorbell.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    now = _time.GetUtcNow().ToUnixTimeSeconds();
+                    continue;
                 }
 
-                now = _time.GetUtcNow().ToUnixTimeSeconds();
-                continue;
+                if (!_queues[next].Reader.TryRead(out datagram))
+                    throw new InvalidOperationException("a peeked datagram is gone: the receiver's queues have a second reader");
             }
 
             if (batch.Count > 0 && (batch.IsFull || batch.ByteCapacity - batch.ByteCount < datagram.Length))
@@ -277,6 +293,57 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
     {
         await StopPumpsAsync().ConfigureAwait(false);
         _stopPumps.Dispose();
+        _doorbell.Dispose();
+    }
+
+    /// <summary>
+    /// The source whose queued datagram comes first in trigger order, so that the builder sees the sources in step. A
+    /// source that is still open but has nothing queued may yet send an earlier trigger: then wait, unless another
+    /// source's queue is full (a silent source must not stop the others; how far they run ahead is bounded by the
+    /// queue). Datagrams that will not be passed on (malformed, foreign, after the source's end) go first. -1: wait.
+    /// </summary>
+    private int ChooseNext()
+    {
+        int best = -1;
+        ulong bestKey = ulong.MaxValue;
+        bool waitingFor = false;
+        bool full = false;
+        for (int i = 0; i < _queues.Length; i++)
+        {
+            var queue = _queues[i].Reader;
+            if (queue.TryPeek(out var head))
+            {
+                ulong key = PeekKey(i, head);
+                if (key < bestKey)
+                {
+                    bestKey = key;
+                    best = i;
+                }
+
+                full |= queue.Count >= _options.QueuedDatagrams;
+            }
+            else if (!_state[i].Done && Volatile.Read(ref _pumpOpen[i]))
+            {
+                waitingFor = true;
+            }
+        }
+
+        return best >= 0 && (bestKey == 0 || !waitingFor || full) ? best : -1;
+    }
+
+    /// <summary>The trigger order key the datagram will get in <see cref="Accept"/>; 0 for one that will not be passed on.</summary>
+    private ulong PeekKey(int index, in Received datagram)
+    {
+        ref readonly var state = ref _state[index];
+        if (datagram.Length < SlinkHeader.Bytes || state.Done)
+            return 0;
+        var header = SlinkHeader.Read(datagram.Buffer.AsSpan(0, datagram.Length));
+        if (header.SourceId != _sources[index].SourceId || header.IsFirstEventOfRun)
+            return 0;
+        long epoch = state.SpillEpoch;
+        if (state.HasLast && header.SpillNumber < state.LastRawSpill && state.LastRawSpill - header.SpillNumber > (SlinkHeader.MaxSpillNumber + 1) / 2)
+            epoch += SlinkHeader.MaxSpillNumber + 1;
+        return ((ulong)(epoch + header.SpillNumber) << 32) | (uint)header.EventNumber;
     }
 
     private void Accept(in Received datagram, EventBatch batch, long now)
@@ -416,6 +483,7 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
     private Task[] StartPumps()
     {
         _openPumps = _sources.Length;
+        Array.Fill(_pumpOpen, true);
         return [.. _sources.Select((s, i) => Task.Run(() => PumpAsync(i, _stopPumps.Token), CancellationToken.None))];
     }
 
@@ -442,7 +510,8 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
                 Interlocked.Add(ref _bytes, length);
                 try
                 {
-                    await _queue.Writer.WriteAsync(new Received(buffer, length, index), ct).ConfigureAwait(false);
+                    await _queues[index].Writer.WriteAsync(new Received(buffer, length, index), ct).ConfigureAwait(false);
+                    _doorbell.Release();
                 }
                 catch (OperationCanceledException)
                 {
@@ -466,8 +535,9 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
         }
         finally
         {
-            if (Interlocked.Decrement(ref _openPumps) == 0)
-                _queue.Writer.TryComplete();
+            Volatile.Write(ref _pumpOpen[index], false);
+            Interlocked.Decrement(ref _openPumps);
+            _doorbell.Release();
         }
     }
 
@@ -492,10 +562,13 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
             _held = null;
         }
 
-        while (_queue.Reader.TryRead(out var left))
+        foreach (var queue in _queues)
         {
-            Interlocked.Increment(ref _problems[(int)DatagramProblem.AfterEnd]);
-            _free.Writer.TryWrite(left.Buffer);
+            while (queue.Reader.TryRead(out var left))
+            {
+                Interlocked.Increment(ref _problems[(int)DatagramProblem.AfterEnd]);
+                _free.Writer.TryWrite(left.Buffer);
+            }
         }
 
         _log.Information("Datagram receiver ended: {Summary}", Snapshot());

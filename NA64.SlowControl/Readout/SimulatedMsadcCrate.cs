@@ -36,19 +36,7 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(readout);
         _log = log ?? Serilog.Core.Logger.None;
         var beam = readout.Beam;
-        var options = new PhysicsOptions
-        {
-            Beam = new BeamOptions
-            {
-                SpillLength = TimeSpan.FromSeconds(beam.SpillOnSeconds),
-                OffSpillLength = TimeSpan.FromSeconds(beam.SpillOffSeconds),
-                ParticlesPerSpill = beam.ParticlesPerSpill,
-                TriggerRateHz = beam.TriggerRateHz,
-            },
-            Calorimeter = new CalorimeterOptions { SignalFraction = beam.SignalFraction },
-            Waveform = new WaveformOptions { SamplesPerChannel = readout.SamplesPerChannel, PileUp = beam.PileUp },
-        };
-        Generator = new Na64EventGenerator(options, beam.Seed, log);
+        Generator = new Na64EventGenerator(PhysicsOptionsFor(readout), beam.Seed, log);
         Map = new ReadoutChannelMap(readout, Generator.Layout);
 
         var drivers = new List<MsadcModule>();
@@ -117,6 +105,26 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
         Drivers = drivers;
         DataSources = data;
         Simulator = simulated.Count > 0 ? new MsadcCrateSimulator(Generator, simulated, log) : null;
+    }
+
+    /// <summary>The physics generator's options for the setup's simulated beam and readout (also for a simulator serving
+    /// this setup from another process or over UDP).</summary>
+    public static PhysicsOptions PhysicsOptionsFor(ReadoutSetup readout)
+    {
+        ArgumentNullException.ThrowIfNull(readout);
+        var beam = readout.Beam;
+        return new PhysicsOptions
+        {
+            Beam = new BeamOptions
+            {
+                SpillLength = TimeSpan.FromSeconds(beam.SpillOnSeconds),
+                OffSpillLength = TimeSpan.FromSeconds(beam.SpillOffSeconds),
+                ParticlesPerSpill = beam.ParticlesPerSpill,
+                TriggerRateHz = beam.TriggerRateHz,
+            },
+            Calorimeter = new CalorimeterOptions { SignalFraction = beam.SignalFraction },
+            Waveform = new WaveformOptions { SamplesPerChannel = readout.SamplesPerChannel, PileUp = beam.PileUp },
+        };
     }
 
     /// <summary>The installation's detector description (layout, calibration); with <c>sim</c> sources also the beam behind the simulator.</summary>

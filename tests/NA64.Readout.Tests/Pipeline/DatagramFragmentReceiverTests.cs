@@ -196,7 +196,8 @@ public sealed class DatagramFragmentReceiverTests
     {
         var (hostA, a) = Pair(610);
         var (hostB, _) = Pair(611);
-        for (uint e = 1; e <= 10; e++)
+        // More than a queue's worth: the receiver lets a source run ahead of a silent one only once its queue is full.
+        for (uint e = 1; e <= 60; e++)
             await SendAsync(a, FragmentBytes(610, 1, e));
         await using var receiver = Receiver(new DatagramReceiverOptions { RunNumber = Run, Events = 3, EndSkewDatagrams = 4 }, (610, hostA), (611, hostB));
 
