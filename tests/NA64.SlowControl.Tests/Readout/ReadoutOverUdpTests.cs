@@ -23,67 +23,40 @@ public sealed class ReadoutOverUdpTests
     }
 
     [Fact]
-    public async Task Physics_run_over_UDP_builds_every_trigger_or_counts_what_the_network_lost()
+    public async Task Pedestal_and_physics_runs_over_UDP_build_every_trigger_or_count_what_the_network_lost()
     {
-        // Pedestal tables from a simulated run of the same modules, in the directory the UDP run reads.
         await using var kit = ReadoutTestKit.Create(signalFraction: 0.02);
-        await kit.Run.PedestalRunAsync(200);
         var readout = kit.Run.Readout;
 
-        // The "installation": each module's control server on its own UDP port, the crate sending to the host's data ports.
-        using var stop = new CancellationTokenSource();
+        // The "installation" in another process: simulated modules and crate on real UDP sockets (loopback).
+        var modules = readout.AllModules.Select(x => new SimulatedMsadcModule(x.Module.Name, x.Source.SourceId, x.Module.Port, x.Module.FirstChannel)).ToArray();
+        var dataPorts = readout.Sources.ToDictionary(s => s.SourceId, _ => FreeUdpPort());
         var generator = new Na64EventGenerator(SimulatedMsadcCrate.PhysicsOptionsFor(readout), readout.Beam.Seed);
-        var devices = new List<MsadcDevice>();
-        var endpoints = new List<MsadcControlServer.UdpControlEndpoint>();
-        var servers = new List<Task>();
-        var sources = new List<ReadoutSourceSetup>();
-        var simulated = new List<(MsadcSourceSimulator, IDatagramChannel)>();
-        foreach (var source in readout.Sources)
+        await using var server = new MsadcUdpCrateServer(generator, modules,
+            dataPorts.ToDictionary(p => p.Key, p => new IPEndPoint(IPAddress.Loopback, p.Value)), IPAddress.Loopback, 0, readout.Beam.TimedInLatency);
+        var serving = server.Start();
+        var control = modules.Zip(server.ControlEndpoints).ToDictionary(x => x.First.Name, x => x.Second.Port);
+        var sources = readout.Sources.Select(s => s with
         {
-            int dataPort = FreeUdpPort();
-            var modules = new List<ReadoutModuleSetup>();
-            var paths = new List<MsadcDataPath>();
-            foreach (var module in source.Modules)
-            {
-                var device = new MsadcDevice(module.Name, source.SourceId, module.Port);
-                devices.Add(device);
-                var endpoint = new MsadcControlServer(device).ListenUdp(new IPEndPoint(IPAddress.Loopback, 0));
-                endpoints.Add(endpoint);
-                servers.Add(ServeAsync(endpoint, stop.Token));
-                paths.Add(new MsadcDataPath(device, module.FirstChannel, generator.Synthesizer, readout.Beam.TimedInLatency));
-                modules.Add(module with { Control = $"udp:127.0.0.1:{endpoint.LocalEndPoint.Port}" });
-            }
-
-            sources.Add(source with { Modules = modules, Data = $"udp:127.0.0.1:{dataPort}" });
-            simulated.Add((new MsadcSourceSimulator(source.SourceId, paths), new UdpDatagramChannel(new IPEndPoint(IPAddress.Loopback, dataPort))));
-        }
-
+            Data = $"udp:127.0.0.1:{dataPorts[s.SourceId]}",
+            Modules = s.Modules.Select(m => m with { Control = $"udp:127.0.0.1:{control[m.Name]}" }).ToArray(),
+        }).ToArray();
         var setup = SetupLoader.LoadDefault() with { Readout = readout with { Sources = sources } };
-        await using var crate = new MsadcCrateSimulator(generator, simulated);
         await using var run = new ReadoutRun(setup, "udp test", TimeProvider.System, null, kit.Directory);
         Assert.Null(run.Crate.Simulator);
 
-        const int events = 300;
-        var allRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        foreach (var device in devices)
-            device.StateChanged += (_, _) =>
-            {
-                if (devices.All(d => d.State == MsadcRunState.Running))
-                    allRunning.TrySetResult();
-            };
-        var physics = run.PhysicsRunAsync(new PhysicsRunRequest { Events = events });
-        // The shifter starts the beam trigger once the run control has started the modules.
-        await Task.WhenAny(allRunning.Task, physics).WaitAsync(Safety);
-        Assert.False(physics.IsFaulted, physics.Exception?.ToString());
+        // The shifter selects random triggers at the TCS for the pedestal run; the TCS fires while every module runs.
+        server.Mode = SimulatedTriggerMode.RandomNoBeam;
+        var pedestals = await run.PedestalRunAsync(200).WaitAsync(Safety);
+        await server.Transition.WaitAsync(Safety);
+        Assert.Equal(200, pedestals.Transport!.Triggers);
+        Assert.Equal(modules.Length * (3 + (3 * 64)), pedestals.RegistersVerified);
+        Assert.All(pedestals.Tables, t => Assert.InRange(t[0].PedestalEven, 100, 400));
 
-        var firing = crate.StartTriggers(new TriggerProgram(SimulatedTriggerMode.Beam));
-        var result = await physics.WaitAsync(Safety);
-        await crate.StopTriggersAsync();
-        Assert.True(firing.IsCompletedSuccessfully);
-        await stop.CancelAsync();
-        foreach (var endpoint in endpoints)
-            endpoint.Dispose();
-        await Task.WhenAll(servers);
+        server.Mode = SimulatedTriggerMode.Beam;
+        const int events = 300;
+        var result = await run.PhysicsRunAsync(new PhysicsRunRequest { Events = events }).WaitAsync(Safety);
+        await server.Transition.WaitAsync(Safety);
 
         // Every trigger the host numbered is built or counted: a datagram lost on loopback (a full socket buffer) shows as
         // an event-number gap and its event as a missing source; nothing vanishes.
@@ -99,18 +72,7 @@ public sealed class ReadoutOverUdpTests
         Assert.Empty(result.Transport.Unfinished);
         // The same physics arrives over UDP: the electron peak at 100 GeV.
         Assert.InRange(result.ElectronPeak.Mean, 98.0, 101.0);
-        Assert.All(devices, d => Assert.Equal(MsadcRunState.Idle, d.State));
-    }
-
-    private static async Task ServeAsync(MsadcControlServer.UdpControlEndpoint endpoint, CancellationToken ct)
-    {
-        try
-        {
-            await endpoint.RunAsync(ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // End of the test: the server stops with it.
-        }
+        Assert.All(server.Devices, d => Assert.Equal(MsadcRunState.Idle, d.State));
+        Assert.False(serving.IsCompleted);
     }
 }

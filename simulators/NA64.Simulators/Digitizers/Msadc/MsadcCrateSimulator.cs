@@ -188,6 +188,10 @@ public sealed class MsadcCrateSimulator : IAsyncDisposable
 
                 if (last)
                     break;
+
+                // Over UDP a send never waits, so without this the loop would keep its thread for the whole run; one
+                // hop through the thread pool per trigger (about a microsecond) lets the host's tasks in the same process run.
+                await Task.Yield();
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
