@@ -83,8 +83,8 @@ public sealed record PhysicsRunResult(
 /// Run control for the calorimeter readout on simulated MSADC modules. Pedestal run: latch-all, random triggers with
 /// no beam, <see cref="PedestalAccumulator"/> per module, tables saved, then pedestals and n·σ thresholds downloaded to
 /// every module through the <see cref="MsadcModule"/> driver (each write read back by the driver, then the whole register
-/// file compared). Physics run: modules configured and started, the generator feeds them trigger by trigger in
-/// simulated time, and the <see cref="ReadoutPipeline"/> runs receiver -> <see cref="MsadcZeroSuppressionStage"/> ->
+/// file compared). Physics run: modules configured and started, the TCS fires (the simulated crate behind in-memory
+/// channels, or the real one), and the <see cref="ReadoutPipeline"/> runs <see cref="DatagramFragmentReceiver"/> -> <see cref="MsadcZeroSuppressionStage"/> ->
 /// event builder (DATE 3.6) -> DATE file (+ setup, pedestal tables, ChipSADC map), optional ZeroMQ publisher, live monitor.
 /// </summary>
 public sealed class ReadoutRun : IAsyncDisposable
@@ -164,7 +164,6 @@ public sealed class ReadoutRun : IAsyncDisposable
         var modules = Map.Modules;
         _log.Information("Pedestal run: {Events} random triggers, {Modules} modules, {Samples} samples", n, modules.Count, s);
         await ConfigureAsync(MsadcConfiguration.Uniform(MsadcMode.LatchAll, s, _latency, new MsadcChannelSettings(0, 0, 0)), ct).ConfigureAwait(false);
-        await StartModulesAsync(ct).ConfigureAwait(false);
 
         var accumulators = modules.Select(_ => new PedestalAccumulator(ReadoutChannelMap.ModuleChannels, log: _log)).ToArray();
         var data = new SadcEventData();
@@ -242,11 +241,11 @@ public sealed class ReadoutRun : IAsyncDisposable
             }
         }
 
+        await StopModulesAsync(ct).ConfigureAwait(false);
         var transport = receiver.Snapshot();
         if (transport.Triggers < n)
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                 $"pedestal run: {transport.Triggers} of {n} triggers arrived ({string.Join("; ", transport.Faults)})"));
-        await StopModulesAsync(ct).ConfigureAwait(false);
         var tables = accumulators.Select(a => a.Build()).ToArray();
         Directory.CreateDirectory(Path.Combine(OutputDirectory, PedestalDirectory));
         var files = new List<string>();
