@@ -188,6 +188,9 @@ internal static class ReadoutCommands
         }
 
         counts.AddRow("in = written + dropped", p.IsBalanced ? "[green]yes[/]" : "[red]NO[/]");
+        if (r.Transport is { } t)
+            counts.AddRow("datagrams in / lost on the way", string.Create(CultureInfo.InvariantCulture, $"{t.Datagrams} / {t.Lost}")
+                + string.Concat(t.Problems.Select(x => string.Create(CultureInfo.InvariantCulture, $"; {x.Key} {x.Value}"))));
         counts.AddRow("channels kept / read", string.Create(CultureInfo.InvariantCulture,
             $"{r.ChannelsKept} / {r.ChannelsIn} ({(r.ChannelsIn == 0 ? 0 : 100.0 * r.ChannelsKept / r.ChannelsIn):0.0} %)"));
         counts.AddRow("MB read / MB written", string.Create(CultureInfo.InvariantCulture, $"{r.BytesIn / 1e6:0.00} / {r.BytesWritten / 1e6:0.00}"));

@@ -20,9 +20,8 @@ namespace NA64.SlowControl.Readout;
 public sealed class SimulatedMsadcCrate : IAsyncDisposable
 {
     /// <summary>
-    /// Datagrams an in-memory data channel holds before the simulated crate waits for the host. It bounds how far one
-    /// source runs ahead of another in the receiver's order (at most this + 2 triggers), which must stay below the event
-    /// builder's TimeoutEvents (64), or the slower source's fragments would be taken as missing.
+    /// Datagrams an in-memory data channel holds before the simulated crate waits for the host: deep enough that the
+    /// crate and the host rarely wait for each other, small enough that one source cannot get far ahead of another.
     /// </summary>
     public const int InMemoryDataCapacity = 16;
 
