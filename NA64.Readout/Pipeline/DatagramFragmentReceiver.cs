@@ -124,6 +124,7 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
     private readonly CancellationTokenSource _stopPumps = new();
     private Task[]? _pumps;
     private int _openPumps;
+    private int _readerWaiting;
     private Received? _held;
     private bool _ended;
     private long _datagrams;
@@ -225,6 +226,16 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
 
                     if (batch.Count > 0)
                         return true;   // hand on what is here rather than wait with it
+
+                    // Ring only when someone listens (a bell rung per datagram would count up for ever); look once more
+                    // after raising the flag, so that a datagram queued just before it is not waited for.
+                    Volatile.Write(ref _readerWaiting, 1);
+                    if (ChooseNext() >= 0 || Volatile.Read(ref _openPumps) == 0)
+                    {
+                        Volatile.Write(ref _readerWaiting, 0);
+                        continue;
+                    }
+
                     await _doorbell.WaitAsync(cancellationToken).ConfigureAwait(false);
                     now = _time.GetUtcNow().ToUnixTimeSeconds();
                     continue;
@@ -511,7 +522,7 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
                 try
                 {
                     await _queues[index].Writer.WriteAsync(new Received(buffer, length, index), ct).ConfigureAwait(false);
-                    _doorbell.Release();
+                    Ring();
                 }
                 catch (OperationCanceledException)
                 {
@@ -537,8 +548,14 @@ public sealed class DatagramFragmentReceiver : IAsyncDisposable
         {
             Volatile.Write(ref _pumpOpen[index], false);
             Interlocked.Decrement(ref _openPumps);
-            _doorbell.Release();
+            Ring();
         }
+    }
+
+    private void Ring()
+    {
+        if (Interlocked.Exchange(ref _readerWaiting, 0) == 1)
+            _doorbell.Release();
     }
 
     private void AddFault(string fault)
