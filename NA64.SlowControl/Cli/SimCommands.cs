@@ -59,6 +59,7 @@ internal static class SimCommands
             return 0;
         });
         sim.Subcommands.Add(caen);
+        sim.Subcommands.Add(SimMsadcCommand.Build(log));
         return sim;
     }
 

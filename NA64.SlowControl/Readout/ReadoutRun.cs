@@ -89,6 +89,9 @@ public sealed record PhysicsRunResult(
 /// </summary>
 public sealed class ReadoutRun : IAsyncDisposable
 {
+    /// <summary>How many newer triggers the event builder waits for a source's fragment (the receivers' skew between sources).</summary>
+    public const int DatagramSkewTriggers = 1024;
+
     /// <summary>Directory (under the output directory) holding the latest pedestal tables.</summary>
     public const string PedestalDirectory = "pedestals";
 
@@ -377,7 +380,12 @@ public sealed class ReadoutRun : IAsyncDisposable
             sinks.Add(new InProcessSink("monitor", monitor.OnEvent));
             var options = new ReadoutPipelineOptions
             {
-                Builder = new EventBuilderOptions { SourceIds = Map.SourceIds, MissingSourcePolicy = MissingSourcePolicy.SkipEvent },
+                // Over UDP the receiver can only wait for a slow source while another's queue has room; a pump stalled for
+                // some milliseconds lets the others run ahead by that many triggers. 1024 (0.1 s at 10 kHz) rides that out.
+                Builder = new EventBuilderOptions
+                {
+                    SourceIds = Map.SourceIds, MissingSourcePolicy = MissingSourcePolicy.SkipEvent, TimeoutEvents = DatagramSkewTriggers,
+                },
             };
             var assembler = new DateEventAssembler(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
             var pipeline = new ReadoutPipeline(options, receiver.FillAsync, stage.Process, assembler.Assemble, sinks, _time, _log);
