@@ -81,6 +81,7 @@ internal static class SimCommands
             return ExitCodes.Ok;
         }));
         sim.Subcommands.Add(inject);
+        sim.Subcommands.Add(SimMsadcCommand.Build(log));
         return sim;
     }
 

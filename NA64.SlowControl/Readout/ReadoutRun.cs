@@ -8,6 +8,7 @@ using NA64.Readout.Processing;
 using NA64.Readout.Sinks;
 using NA64.SlowControl.Runs;
 using NA64.SlowControl.Setup;
+using NA64.Simulators.Digitizers.Msadc;
 using NA64.Simulators.Physics;
 using Serilog;
 
@@ -20,7 +21,14 @@ namespace NA64.SlowControl.Readout;
 /// <param name="RunDirectory">The run's directory: DATE file of calibration events, map, effective setup, tables, summary.</param>
 /// <param name="SummaryFile">The run's <c>summary.txt</c> (beside it <c>summary.json</c>).</param>
 public sealed record PedestalRunResult(int Events, IReadOnlyList<PedestalTable> Tables, IReadOnlyList<string> Files, int RegistersVerified,
-    int DeadChannels, int NoisyChannels, uint RunNumber, RunStatus Status, string? Reason, string RunDirectory, string DataFile, string SummaryFile);
+    int DeadChannels, int NoisyChannels, uint RunNumber, RunStatus Status, string? Reason, string RunDirectory, string DataFile, string SummaryFile)
+{
+    /// <summary>What the data transport saw: datagrams, lost ones, and every one not used with its reason.</summary>
+    public DatagramReceiverSummary? Transport { get; init; }
+
+    /// <summary>Fragments left out of the tables because the decoder found data lost in them (truncated, corrupt).</summary>
+    public long FragmentsSkipped { get; init; }
+}
 
 /// <summary>How long a physics run lasts and where its data go.</summary>
 public sealed record PhysicsRunRequest
@@ -41,12 +49,6 @@ public sealed record PhysicsRunRequest
     public IProgress<RunSummary>? Progress { get; init; }
 
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>Called before each trigger is digitised with its index in the run (0-based): fault injection in tests.</summary>
-    public Action<long, SimulatedMsadcCrate>? BeforeTrigger { get; init; }
-
-    /// <summary>Called with each generated event's truth and the generator's sample block [channel][sample] (tests; the array is reused).</summary>
-    public Action<EventTruth, short[]>? OnTruth { get; init; }
 
     /// <summary>A note kept with the run in the registry and the summary (e.g. "latency scan").</summary>
     public string? Note { get; init; }
@@ -85,7 +87,12 @@ public sealed record PhysicsRunResult(
     string? Reason,
     string RunDirectory,
     string SummaryFile,
-    RunReport Report);
+    RunReport Report)
+{
+    /// <summary>What the data transport saw: datagrams, event numbers lost on the way, and every datagram not passed on with its reason.</summary>
+    public DatagramReceiverSummary? Transport { get; init; }
+}
+
 
 /// <summary>
 /// Run control for the calorimeter readout on simulated MSADC modules. Every run (pedestal or physics) takes its number
@@ -95,13 +102,16 @@ public sealed record PhysicsRunResult(
 /// Pedestal run: latch-all, random triggers with no beam, <see cref="PedestalAccumulator"/> per module, tables saved
 /// (run directory and <c>&lt;dataDirectory&gt;/pedestals/</c>), then pedestals and n·σ thresholds downloaded to every
 /// module through the <see cref="MsadcModule"/> driver (each write read back by the driver, then the whole register file
-/// compared). Physics run: modules configured and started, the generator feeds them trigger by trigger in simulated
-/// time, and the <see cref="ReadoutPipeline"/> runs receiver -> <see cref="MsadcZeroSuppressionStage"/> -> event builder
+/// compared). Physics run: modules configured and started, the TCS fires (the simulated crate behind in-memory channels,
+/// or the real one), and the <see cref="ReadoutPipeline"/> runs <see cref="DatagramFragmentReceiver"/> -> <see cref="MsadcZeroSuppressionStage"/> -> event builder
 /// (DATE 3.6) -> DATE file, optional ZeroMQ publisher, live monitor. A start that fails leaves no files and no registry
 /// row; an operator stop (cancellation) ends the run as stopped, a write error of the DATE file as failed with the reason.
 /// </summary>
 public sealed class ReadoutRun : IAsyncDisposable
 {
+    /// <summary>How many newer triggers the event builder waits for a source's fragment (the receivers' skew between sources).</summary>
+    public const int DatagramSkewTriggers = 1024;
+
     /// <summary>Directory (under the data directory) holding the latest pedestal tables.</summary>
     public const string PedestalDirectory = "pedestals";
 
@@ -214,73 +224,136 @@ public sealed class ReadoutRun : IAsyncDisposable
         var faults = new List<string>();
         int triggers = 0;
         long lost = 0;
+        long skipped = 0;
         PedestalTable[] tables = [];
         var tableFiles = new List<string>();
         int verified = 0;
-        EventBatch? batch = null;
+        DatagramReceiverSummary? transport = null;
+        EventBatch? output = null;
+        // The same transport and decoder as a physics run: the latch-all fragments come from the modules, not the generator.
+        var receiver = new DatagramFragmentReceiver(Crate.DataSources,
+            new DatagramReceiverOptions { RunNumber = record.Number, Events = n, EventType = (byte)DateEventType.Calibration }, _time, _log);
+        await using var receiverScope = receiver.ConfigureAwait(false);
         try
         {
-            await StartModulesAsync(ct).ConfigureAwait(false);
             var accumulators = modules.Select(_ => new PedestalAccumulator(ReadoutChannelMap.ModuleChannels, log: _log)).ToArray();
-            var generator = Crate.Generator;
-            var block = new short[generator.BlockLength];
-            var fragment = new byte[Crate.Sources.Max(x => x.MaxFragmentBytes)];
             var data = new SadcEventData();
             var moduleBlock = new short[ReadoutChannelMap.ModuleChannels * s];
+            var found = new int[modules.Count];
             var date = new DateEventBuilder(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
-            batch = new EventBatch(PedestalBatchEvents, PedestalBatchEvents * (DateEventHeader.Bytes + (Crate.Sources.Count * (fragment.Length + DateEquipmentHeader.Bytes))));
-            for (int trigger = 1; trigger <= n && status == RunStatus.Completed; trigger++)
-            {
-                ct.ThrowIfCancellationRequested();
-                // No beam: the synthesizer's accumulator stays empty, so the samples are pedestal + noise only.
-                generator.Synthesizer.Clear();
-                generator.Synthesizer.Digitize(block);
-                triggers = trigger;
-                int eventInSpill = ((trigger - 1) % SlinkHeader.MaxEventNumber) + 1;
-                date.Begin(DateEventType.Calibration, record.Number, (uint)trigger, 0, eventInSpill, 0);
-                foreach (var source in Crate.Sources)
-                {
-                    int length = source.WriteFragment(block, generator.SamplesPerChannel, eventInSpill, 0, fragment);
-                    date.AddEquipment(fragment.AsSpan(0, length));
-                    data.Clear();
-                    SadcDecoder.Decode(fragment.AsSpan(0, length), data, eventInSpill);
-                    foreach (var problem in data.Problems)
-                    {
-                        if (problem.DataLost)
-                            throw new InvalidDataException($"pedestal run trigger {trigger}: {problem}");
-                    }
+            // Room for a batch of latch-all events of every source (a source's largest fragment: all its modules' chips at 32 samples).
+            int largestFragment = Map.SourceIds.Max(id => SadcBlockWriter.LatchAllBytes(
+                modules.Count(m => m.SourceId == id) * MsadcRegisters.ChipsPerModule, MsadcRegisters.MaxSamples));
+            output = new EventBatch(PedestalBatchEvents, PedestalBatchEvents * 2 * (DateEventHeader.Bytes + (Map.SourceIds.Count * (largestFragment + DateEquipmentHeader.Bytes))));
+            uint? building = null;
+            EventMetadata buildingMeta = default;
 
-                    foreach (var module in modules.Where(m => m.SourceId == source.SourceId))
+            // Each trigger's fragments (one per source, adjacent: the receiver merges the sources in trigger order) become
+            // one DATE calibration event.
+            async Task FinishEventAsync()
+            {
+                if (building is null)
+                    return;
+                var calibration = new EventMetadata(record.Number, 0, buildingMeta.EventInSpill, buildingMeta.EventInRun, 0, _time.GetUtcNow().ToUnixTimeSeconds(),
+                    EventMetadata.BuiltEventSource, (byte)DateEventType.Calibration);
+                if (!output.TryAdd(calibration, date.Finish()))
+                    throw new InvalidOperationException("pedestal run: a calibration event does not fit an empty batch");
+                building = null;
+                triggers++;
+                progress?.Report(triggers);
+                if (output.Count >= PedestalBatchEvents)
+                    (status, reason, lost) = await WriteCalibrationAsync(file, output, faults, lost).ConfigureAwait(false);
+            }
+
+            receiver.DiscardPending();
+            await StartModulesAsync(ct).ConfigureAwait(false);
+            using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            // A failing simulated TCS sends nothing more: end the reading instead of waiting for it (the failure is rethrown below).
+            var onFault = Crate.StartTriggers(new TriggerProgram(SimulatedTriggerMode.RandomNoBeam, Triggers: n))
+                ?.ContinueWith(_ => stopReading.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            var batch = new EventBatch(256, 1 << 20);
+            try
+            {
+                bool more = true;
+                while (more && status == RunStatus.Completed)
+                {
+                    batch.Clear();
+                    more = await receiver.FillAsync(batch, stopReading.Token).ConfigureAwait(false);
+                    ct.ThrowIfCancellationRequested();
+                    for (int r = 0; r < batch.Count && status == RunStatus.Completed; r++)
                     {
-                        int found = 0;
-                        foreach (ref readonly var channel in data.Channels)
+                        ct.ThrowIfCancellationRequested();
+                        var meta = batch.GetMetadata(r);
+                        if (building != meta.EventInRun)
                         {
-                            if (channel.Address.Port != module.Port || channel.SampleCount != s)
-                                continue;
-                            var raw = data.Samples(channel);
-                            var into = moduleBlock.AsSpan(channel.Address.ChipChannel * s, s);
-                            for (int k = 0; k < s; k++)
-                                into[k] = (short)raw[k];
-                            found++;
+                            await FinishEventAsync().ConfigureAwait(false);
+                            building = meta.EventInRun;
+                            buildingMeta = meta;
+                            date.Begin(DateEventType.Calibration, record.Number, meta.EventInRun, 0, (int)meta.EventInSpill, 0);
                         }
 
-                        if (found != ReadoutChannelMap.ModuleChannels)
-                            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                                $"pedestal run trigger {trigger}: module {module.Name} sent {found} of {ReadoutChannelMap.ModuleChannels} channels in latch-all mode"));
-                        accumulators[module.Index].Add(new MsadcBlock(moduleBlock, s));
+                        data.Clear();
+                        SadcDecoder.Decode(batch.GetBytes(r), data, (int)meta.EventInSpill);
+                        if (data.Problems.Any(p => p.DataLost))
+                        {
+                            // Left out of the tables and of the calibration event (its S-Link framing may not hold); counted.
+                            skipped++;
+                            _log.Warning("Pedestal run spill {Spill} event {Event} source {Source}: fragment skipped, {Problems}",
+                                meta.Spill, meta.EventInSpill, meta.SourceId, data.Problems.Select(p => p.ToString()).ToArray());
+                            continue;
+                        }
+
+                        date.AddEquipment(batch.GetBytes(r));
+                        Array.Clear(found);
+                        foreach (ref readonly var channel in data.Channels)
+                        {
+                            var module = Map.Find(meta.SourceId, channel.Address.Port);
+                            if (module is null || channel.SampleCount != s)
+                                continue;
+                            found[module.Index]++;
+                        }
+
+                        int sourceId = meta.SourceId;
+                        foreach (var module in modules.Where(m => m.SourceId == sourceId))
+                        {
+                            if (found[module.Index] != ReadoutChannelMap.ModuleChannels)
+                                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                                    $"pedestal run event {meta.EventInSpill}: module {module.Name} sent {found[module.Index]} of {ReadoutChannelMap.ModuleChannels} channels in latch-all mode"));
+                            foreach (ref readonly var channel in data.Channels)
+                            {
+                                if (channel.Address.Port != module.Port)
+                                    continue;
+                                var raw = data.Samples(channel);
+                                var into = moduleBlock.AsSpan(channel.Address.ChipChannel * s, s);
+                                for (int k = 0; k < s; k++)
+                                    into[k] = (short)raw[k];
+                            }
+
+                            accumulators[module.Index].Add(new MsadcBlock(moduleBlock, s));
+                        }
                     }
                 }
 
-                var calibration = new EventMetadata(record.Number, 0, (uint)eventInSpill, (uint)trigger, 0, _time.GetUtcNow().ToUnixTimeSeconds(),
-                    EventMetadata.BuiltEventSource, (byte)DateEventType.Calibration);
-                if (!batch.TryAdd(calibration, date.Finish()))
-                    throw new InvalidOperationException("pedestal run: a calibration event does not fit an empty batch");
-                if (batch.IsFull || trigger == n)
-                    (status, reason, lost) = await WriteCalibrationAsync(file, batch, faults, lost).ConfigureAwait(false);
-                progress?.Report(trigger);
+                if (status == RunStatus.Completed)
+                {
+                    await FinishEventAsync().ConfigureAwait(false);
+                    if (output.Count > 0 && status == RunStatus.Completed)
+                        (status, reason, lost) = await WriteCalibrationAsync(file, output, faults, lost).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                batch.Return();
+                await Crate.StopTriggersAsync().ConfigureAwait(false);
+                if (onFault is not null)
+                    await onFault.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);   // done before stopReading is disposed
             }
 
             await StopModulesAsync(ct).ConfigureAwait(false);
+            transport = receiver.Snapshot();
+            if (status == RunStatus.Completed && transport.Triggers < n)
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"pedestal run: {transport.Triggers} of {n} triggers arrived ({string.Join("; ", transport.Faults)})"));
             if (status == RunStatus.Completed)
             {
                 tables = accumulators.Select(a => a.Build()).ToArray();
@@ -302,8 +375,8 @@ public sealed class ReadoutRun : IAsyncDisposable
             status = RunStatus.Stopped;
             reason = "operator stop";
             // The triggers taken before the stop are kept: the last partial batch still goes into the file.
-            if (batch is { Count: > 0 })
-                (_, _, lost) = await WriteCalibrationAsync(file, batch, faults, lost).ConfigureAwait(false);
+            if (output is { Count: > 0 })
+                (_, _, lost) = await WriteCalibrationAsync(file, output, faults, lost).ConfigureAwait(false);
             await StopModulesAsync(CancellationToken.None).ConfigureAwait(false);
             await EndRunAsync(started, status, reason, triggers, lost, faults, null).ConfigureAwait(false);
             throw;
@@ -314,12 +387,16 @@ public sealed class ReadoutRun : IAsyncDisposable
             throw;
         }
 
-        var report = await EndRunAsync(started, status, reason, triggers, lost, faults, null).ConfigureAwait(false);
+        await EndRunAsync(started, status, reason, triggers, lost, faults, null).ConfigureAwait(false);
         int dead = tables.Sum(t => t.Channels.Count(c => (c.Flags & PedestalFlags.Dead) != 0));
         int noisy = tables.Sum(t => t.Channels.Count(c => (c.Flags & PedestalFlags.Noisy) != 0));
         _log.Information("Pedestal run {Run} {Status}: tables {Files}, {Registers} registers downloaded and verified", record.Number, status, tableFiles, verified);
         return new PedestalRunResult(triggers, tables, tableFiles, verified, dead, noisy, record.Number, status, reason, record.Directory,
-            started.DataFile, Path.Combine(record.Directory, RunReport.TextFileName));
+            started.DataFile, Path.Combine(record.Directory, RunReport.TextFileName))
+        {
+            Transport = transport,
+            FragmentsSkipped = skipped,
+        };
     }
 
     private async Task<(RunStatus, string?, long)> WriteCalibrationAsync(DateFileSink file, EventBatch batch, List<string> faults, long lost)
@@ -419,7 +496,9 @@ public sealed class ReadoutRun : IAsyncDisposable
         var sinks = new List<IEventSink>();
         NetMqPublisherSink? publisher = null;
         NetMqPublisherSink? pusher = null;
-        var receiver = new TriggerSource(this, request, run);
+        var receiver = new DatagramFragmentReceiver(Crate.DataSources,
+            new DatagramReceiverOptions { RunNumber = run, Events = request.Events, Spills = request.Spills }, _time, _log);
+        await using var receiverScope = receiver.ConfigureAwait(false);
         RunSummary summary;
         try
         {
@@ -440,11 +519,20 @@ public sealed class ReadoutRun : IAsyncDisposable
             sinks.Add(new InProcessSink("monitor", monitor.OnEvent));
             var options = new ReadoutPipelineOptions
             {
-                Builder = new EventBuilderOptions { SourceIds = Map.SourceIds, MissingSourcePolicy = MissingSourcePolicy.SkipEvent },
+                // Over UDP the receiver can only wait for a slow source while another's queue has room; a pump stalled for
+                // some milliseconds lets the others run ahead by that many triggers. 1024 (0.1 s at 10 kHz) rides that out.
+                Builder = new EventBuilderOptions
+                {
+                    SourceIds = Map.SourceIds, MissingSourcePolicy = MissingSourcePolicy.SkipEvent, TimeoutEvents = DatagramSkewTriggers,
+                },
             };
             var assembler = new DateEventAssembler(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
             var pipeline = new ReadoutPipeline(options, receiver.FillAsync, stage.Process, assembler.Assemble, sinks, _time, _log);
+            receiver.DiscardPending();
             await StartModulesAsync(ct).ConfigureAwait(false);
+            // A failing simulated TCS sends nothing more: end the reading instead of waiting for it (the failure is rethrown below).
+            _ = Crate.StartTriggers(new TriggerProgram(SimulatedTriggerMode.Beam, request.Events, request.Spills))
+                ?.ContinueWith(_ => pipeline.RequestStop(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             try
             {
                 var running = pipeline.RunAsync(ct);
@@ -463,6 +551,7 @@ public sealed class ReadoutRun : IAsyncDisposable
             {
                 publisher?.Dispose();
                 pusher?.Dispose();
+                await Crate.StopTriggersAsync().ConfigureAwait(false);
                 await StopModulesAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
@@ -488,11 +577,16 @@ public sealed class ReadoutRun : IAsyncDisposable
             lostByReason[why.ToString()] = lostByReason.GetValueOrDefault(why.ToString()) + count;
         var report = await EndRunAsync(started, status, reason, receiver.Triggers, lost, summary.Faults, lostByReason).ConfigureAwait(false);
         var box = monitor.SignalBoxEvents;
-        return new PhysicsRunResult(run, summary, receiver.Triggers, receiver.InjectedSignals.Count, receiver.InjectedSignals,
+        // The injected signals are the simulator's truth (none without one), for comparison with the signal box.
+        var injected = Crate.Simulator?.InjectedSignals.Select(x => ((uint)x.Spill, (uint)x.Event)).ToArray() ?? [];
+        return new PhysicsRunResult(run, summary, receiver.Triggers, injected.Length, injected,
             box.Count, box, monitor.Histogram(), monitor.ElectronPeak(), _latency, monitor.EcalPeakPosition(), monitor.Events,
             stage.ChannelsIn, stage.ChannelsKept, stage.BytesIn, stage.BytesOut, stage.ProblemCounts(), stage.ProblemLocations(),
             stage.MissingModuleMarkers, stage.IncompleteBlocks, started.DataFile, started.MapFile, started.Companions,
-            file.BytesWritten, status, reason, started.Record.Directory, Path.Combine(started.Record.Directory, RunReport.TextFileName), report);
+            file.BytesWritten, status, reason, started.Record.Directory, Path.Combine(started.Record.Directory, RunReport.TextFileName), report)
+        {
+            Transport = receiver.Snapshot(),
+        };
     }
 
     /// <summary>A run that has its number, its directory and its open DATE file.</summary>
@@ -602,76 +696,5 @@ public sealed class ReadoutRun : IAsyncDisposable
     {
         foreach (var driver in Crate.Drivers)
             await driver.StopAsync(ct).ConfigureAwait(false);
-    }
-
-    /// <summary>The pipeline's receiver: one generator event per trigger, one fragment per source, in simulated time.</summary>
-    private sealed class TriggerSource
-    {
-        private readonly ReadoutRun _run;
-        private readonly PhysicsRunRequest _request;
-        private readonly uint _runNumber;
-        private readonly short[] _block;
-        private readonly int _maxFragment;
-        private readonly long _startSeconds;
-        private bool _ended;
-
-        public TriggerSource(ReadoutRun run, PhysicsRunRequest request, uint runNumber)
-        {
-            _run = run;
-            _request = request;
-            _runNumber = runNumber;
-            _block = new short[run.Crate.Generator.BlockLength];
-            _maxFragment = run.Crate.Sources.Max(s => s.MaxFragmentBytes);
-            _startSeconds = run._time.GetUtcNow().ToUnixTimeSeconds();
-        }
-
-        public long Triggers { get; private set; }
-
-        public List<(uint Spill, uint Event)> InjectedSignals { get; } = [];
-
-        public ValueTask<bool> FillAsync(EventBatch batch, CancellationToken ct)
-        {
-            var crate = _run.Crate;
-            var generator = crate.Generator;
-            var sources = crate.Sources;
-            while (!_ended && !ct.IsCancellationRequested)
-            {
-                if (batch.Count + sources.Count > batch.MaxRecords
-                    || (batch.Count > 0 && batch.ByteCapacity - batch.ByteCount < sources.Count * _maxFragment))
-                    return ValueTask.FromResult(true);
-                if (_request.Events is { } events && Triggers >= events)
-                    break;
-                if (_request.Spills is { } spills && generator.NextTriggerTime >= SpillStart(spills + 1))
-                    break;
-                _request.BeforeTrigger?.Invoke(Triggers, crate);
-                var truth = generator.Next(_block);
-                _request.OnTruth?.Invoke(truth, _block);
-                Triggers++;
-                if (truth.IsSignal)
-                    InjectedSignals.Add(((uint)truth.Spill, (uint)truth.EventInSpill));
-                foreach (var source in sources)
-                {
-                    if (!batch.TryBeginAdd(_maxFragment, out var destination))
-                        throw new InvalidOperationException("batch has no room for a fragment although room was checked");
-                    int length = source.WriteFragment(_block, generator.SamplesPerChannel, truth.EventInSpill,
-                        SlinkHeader.SpillFromBurst(truth.Spill), destination);
-                    var meta = new EventMetadata(_runNumber, (uint)truth.Spill, (uint)truth.EventInSpill, (uint)Triggers, 1,
-                        _startSeconds + (long)truth.Time.TotalSeconds, source.SourceId, (byte)DateEventType.Physics);
-                    if (length == 0)
-                        batch.CancelAdd();
-                    else
-                        batch.CommitAdd(meta, length);
-                }
-            }
-
-            _ended = true;
-            return ValueTask.FromResult(false);
-        }
-
-        private TimeSpan SpillStart(int spill)
-        {
-            var beam = _run.Crate.Generator.Options.Beam;
-            return (spill - 1) * (beam.SpillLength + beam.OffSpillLength);
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using NA64.Hardware.Digitizers.Msadc;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -295,12 +296,13 @@ public static partial class SetupLoader
                 for (int i = 0; i < list.Children.Count; i++)
                 {
                     string sp = $"{m.Path("sources")}[{i}]";
-                    var sm = Mapping(list.Children[i], sp, ["sourceId", "modules"]);
+                    var sm = Mapping(list.Children[i], sp, ["sourceId", "modules", "data"]);
                     if (sm is null) continue;
                     // 896..1023 is the S-Link multiplexer range (decoder-checks §2).
                     int? id = Integer(sm, "sourceId", null, 0, 895, "S-Link source id; 896..1023 is the multiplexer range");
                     if (id is not null && !sourceIds.TryAdd(id.Value, sp))
                         Error(sm.Node("sourceId"), sm.Path("sourceId"), sm.Raw("sourceId"), $"source id already used by {sourceIds[id.Value]}");
+                    string? data = DatagramEndpointText(sm, "data");
                     var modules = new List<ReadoutModuleSetup>();
                     if (!sm.Has("modules"))
                         Error(list.Children[i], sm.Path("modules"), null, "is required (a list of MSADC modules)");
@@ -312,7 +314,7 @@ public static partial class SetupLoader
                         for (int k = 0; k < ml.Children.Count; k++)
                         {
                             string mp = $"{sm.Path("modules")}[{k}]";
-                            var mm = Mapping(ml.Children[k], mp, ["name", "port", "firstChannel"]);
+                            var mm = Mapping(ml.Children[k], mp, ["name", "port", "firstChannel", "control"]);
                             if (mm is null) continue;
                             string? name = Name(mm, "name");
                             int? port = Integer(mm, "port", null, 0, 7, "HotLink port");
@@ -333,13 +335,18 @@ public static partial class SetupLoader
                                 channels.Add((first.Value, mp));
                             }
 
+                            string? control = DatagramEndpointText(mm, "control");
+                            // A simulated module sends its data to a simulated source: both 'sim' or neither.
+                            if (control is not null && data is not null && (control == DatagramEndpoint.Simulated) != (data == DatagramEndpoint.Simulated))
+                                Error(mm.Node("control"), mm.Path("control"), control,
+                                    $"must be 'sim' exactly when the source's data is 'sim' (data = '{data}'): a simulated module sends to a simulated source");
                             if (name is not null && port is not null && first is not null)
-                                modules.Add(new ReadoutModuleSetup(name, port.Value, first.Value, (int)ml.Children[k].Start.Line));
+                                modules.Add(new ReadoutModuleSetup(name, port.Value, first.Value, (int)ml.Children[k].Start.Line) { Control = control ?? DatagramEndpoint.Simulated });
                         }
                     }
 
                     if (id is not null)
-                        sources.Add(new ReadoutSourceSetup(id.Value, modules, (int)list.Children[i].Start.Line));
+                        sources.Add(new ReadoutSourceSetup(id.Value, modules, (int)list.Children[i].Start.Line) { Data = data ?? DatagramEndpoint.Simulated });
                 }
             }
 
@@ -347,6 +354,18 @@ public static partial class SetupLoader
                 return null;
             return new ReadoutSetup((uint)run.Value, samples.Value, latency.Value, sigma.Value, neighbours.Value, pedestalEvents.Value, output,
                 box, beam, sources, (int)node.Start.Line);
+        }
+
+        /// <summary>An optional datagram endpoint (<c>sim</c> or <c>udp:HOST:PORT</c>), default <c>sim</c>; a bad one is an error (null).</summary>
+        private string? DatagramEndpointText(Fields m, string key)
+        {
+            string? text = Text(m, key, required: false);
+            if (text is null)
+                return m.Has(key) ? null : DatagramEndpoint.Simulated;
+            if (DatagramEndpoint.TryParse(text, out _, out string rule))
+                return text;
+            Error(m.Node(key), m.Path(key), text, rule);
+            return null;
         }
 
         private bool? Bool(Fields m, string key, bool fallback)

@@ -124,7 +124,16 @@ public sealed record BeamSetup(
     double SignalFraction, int Seed, int TimedInLatency);
 
 /// <summary>One S-Link source (a CATCH) with its MSADC modules, one per HotLink port.</summary>
-public sealed record ReadoutSourceSetup(int SourceId, IReadOnlyList<ReadoutModuleSetup> Modules, int Line);
+public sealed record ReadoutSourceSetup(int SourceId, IReadOnlyList<ReadoutModuleSetup> Modules, int Line)
+{
+    /// <summary>Where the source's S-Link fragments arrive, one per datagram: <c>sim</c> (the simulated crate) or
+    /// <c>udp:HOST:PORT</c>, the host's address and port the source sends to (the host listens there).</summary>
+    public string Data { get; init; } = "sim";
+}
 
 /// <summary>One MSADC module: module channel k (chip k/16, chan k%16) digitises detector-layout channel FirstChannel + k.</summary>
-public sealed record ReadoutModuleSetup(string Name, int Port, int FirstChannel, int Line);
+public sealed record ReadoutModuleSetup(string Name, int Port, int FirstChannel, int Line)
+{
+    /// <summary>The module's control endpoint: <c>sim</c> (a simulated module) or <c>udp:HOST:PORT</c> of the module.</summary>
+    public string Control { get; init; } = "sim";
+}

@@ -189,6 +189,9 @@ public sealed class MsadcModule : IDigitizer
                 var reply = await SendAndAwaitAsync(request, cancellationToken).ConfigureAwait(false);
                 if (reply is { } r)
                 {
+                    if (r.Status == MsadcReplyStatus.WrongState && attempt > 0 && opcode is MsadcOpcode.Arm or MsadcOpcode.Start
+                        && await AlreadyInAsync(opcode == MsadcOpcode.Arm ? MsadcRunState.Armed : MsadcRunState.Running, cancellationToken).ConfigureAwait(false) is { } done)
+                        return done;
                     if (r.Status != MsadcReplyStatus.Ok)
                         throw Reply(string.Create(CultureInfo.InvariantCulture,
                             $"{Name}: {opcode} {MsadcRegisters.NameOf(address)} refused by the module: {r.Status}"), r, request.ToString());
@@ -204,6 +207,23 @@ public sealed class MsadcModule : IDigitizer
         {
             _oneInFlight.Release();
         }
+    }
+
+    /// <summary>
+    /// ARM and START are not idempotent: when an earlier attempt was executed and only its reply was lost, the retry is
+    /// refused with WrongState. A STATUS then tells whether the module already is where the command wanted it (the
+    /// command succeeded: its STATUS reply is returned) or not (null: the refusal stands).
+    /// </summary>
+    private async Task<MsadcFrame?> AlreadyInAsync(MsadcRunState wanted, CancellationToken cancellationToken)
+    {
+        var request = new MsadcFrame(MsadcOpcode.Status, false, ++_sequence, 0, MsadcReplyStatus.Ok, 0);
+        MsadcProtocol.Write(request, _request);
+        var status = await SendAndAwaitAsync(request, cancellationToken).ConfigureAwait(false);
+        if (status is not { Status: MsadcReplyStatus.Ok } s || s.Value != (uint)wanted)
+            return null;
+        _log.Warning("MSADC {Module} retried command refused as WrongState but the module is {State}: the first attempt's reply was lost",
+            Name, wanted);
+        return s;
     }
 
     /// <summary>Sends the request in <see cref="_request"/> and returns its reply, or null when the timeout passed.</summary>

@@ -73,6 +73,36 @@ public sealed class ReadoutRunTests
     }
 
     [Fact]
+    public async Task Pedestal_run_reads_random_triggers_through_the_data_transport_and_skips_a_truncated_fragment()
+    {
+        await using var kit = ReadoutTestKit.Create();
+        var simulator = kit.Run.Crate.Simulator!;
+        // The simulated TCS fires random triggers with no beam; the host only sees datagrams.
+        simulator.BeforeTrigger = (trigger, crate) =>
+        {
+            if (trigger == 5)
+                crate.Source(611).InjectFault(MsadcDataFault.TruncatedBlock, truncateWords: 2);
+        };
+        long beamEvents = simulator.Generator.EventCount;
+        var result = await kit.Run.PedestalRunAsync(120);
+
+        Assert.Equal(120, simulator.Triggers);
+        Assert.Equal(beamEvents, simulator.Generator.EventCount);   // no beam event was generated for it
+        var transport = result.Transport!;
+        Assert.Equal((240L, 240L, 120L, 0L), (transport.Datagrams, transport.Fragments, transport.Triggers, transport.Lost));
+        Assert.Equal(1, transport.Count(DatagramProblem.Truncated));
+        Assert.Equal(1, result.FragmentsSkipped);
+        Assert.Empty(transport.Faults);
+        // The module behind the truncated fragment still has its table, from the other 119 events.
+        Assert.Equal(2, result.Tables.Count);
+        Assert.All(result.Tables, t => Assert.True(double.IsFinite(t[0].PedestalEven)));
+
+        // The modules are stopped again and nothing is left waiting for the next run.
+        Assert.All(kit.Run.Crate.Devices, d => Assert.Equal(NA64.Hardware.Digitizers.Msadc.MsadcRunState.Idle, d.State));
+        Assert.All(kit.Run.Crate.DataSources, s => Assert.False(s.Channel.TryReceive(new byte[65536], out _)));
+    }
+
+    [Fact]
     public async Task Physics_run_reconstructs_the_100_GeV_peak_and_counts_the_injected_signals_in_the_box()
     {
         await using var kit = ReadoutTestKit.Create(signalFraction: 0.02);
@@ -103,11 +133,9 @@ public sealed class ReadoutRunTests
         await using var kit = ReadoutTestKit.Create(signalFraction: 0.01);
         await kit.Run.PedestalRunAsync(200);
         var generated = new Dictionary<(int Spill, int Event), short[]>();
-        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest
-        {
-            Events = 400,
-            OnTruth = (truth, block) => generated[(truth.Spill, truth.EventInSpill)] = (short[])block.Clone(),
-        });
+        // The truth comes from the simulator behind the data transport; the host reads only datagrams.
+        kit.Run.Crate.Simulator!.OnTruth = (truth, block) => generated[(truth.Spill, truth.EventInSpill)] = (short[])block.Clone();
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 400 });
         Assert.Equal(400, result.Pipeline.EventsBuilt);
 
         // Map file beside the data with a ChipsCreation rule per source and the run in its range.
@@ -228,22 +256,19 @@ public sealed class ReadoutRunTests
     {
         await using var kit = ReadoutTestKit.Create();
         await kit.Run.PedestalRunAsync(100);
-        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest
+        kit.Run.Crate.Simulator!.BeforeTrigger = (trigger, crate) =>
         {
-            Events = 200,
-            BeforeTrigger = (trigger, crate) =>
+            switch (trigger)
             {
-                switch (trigger)
-                {
-                    case 10: crate.Source(610).InjectFault(MsadcDataFault.CorruptWord); break;
-                    case 20: crate.Source(611).InjectFault(MsadcDataFault.WrongEventNumber); break;
-                    case 30: crate.Source(610).InjectFault(MsadcDataFault.TruncatedBlock, truncateWords: 3); break;
-                    case 40: crate.Source(611).InjectFault(MsadcDataFault.AllChannelsSuppressed); break;
-                    case 50: crate.Source(610).SetModuleMissing(0, true); break;
-                    case 60: crate.Source(610).SetModuleMissing(0, false); break;
-                }
-            },
-        });
+                case 10: crate.Source(610).InjectFault(MsadcDataFault.CorruptWord); break;
+                case 20: crate.Source(611).InjectFault(MsadcDataFault.WrongEventNumber); break;
+                case 30: crate.Source(610).InjectFault(MsadcDataFault.TruncatedBlock, truncateWords: 3); break;
+                case 40: crate.Source(611).InjectFault(MsadcDataFault.AllChannelsSuppressed); break;
+                case 50: crate.Source(610).SetModuleMissing(0, true); break;
+                case 60: crate.Source(610).SetModuleMissing(0, false); break;
+            }
+        };
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 200 });
 
         var p = result.Pipeline;
         Assert.True(p.IsBalanced);
@@ -258,6 +283,10 @@ public sealed class ReadoutRunTests
         Assert.Equal(1, result.Problems[FormatProblemKind.WrongEvent]);
         Assert.Equal(1, result.Problems[FormatProblemKind.SlinkSizeMismatch]);
         Assert.Equal(10 * 4, result.MissingModuleMarkers);
+        // The truncated fragment came as a datagram shorter than its S-Link size: counted by the receiver and passed on.
+        Assert.Equal(1, result.Transport!.Count(DatagramProblem.Truncated));
+        Assert.Equal(0, result.Transport.Lost);
+        Assert.Equal(400, result.Transport.Fragments);
         Assert.True(result.IncompleteBlocks >= 4, $"{result.IncompleteBlocks} incomplete blocks");
 
         // Locations: trigger k is event k+1 of spill 1.
@@ -298,6 +327,9 @@ public sealed class ReadoutRunTests
         var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Spills = 2 });
         Assert.True(result.Pipeline.IsBalanced);
         Assert.Equal(result.Triggers, result.Pipeline.EventsBuilt);
+        Assert.Equal(0, result.Pipeline.LateFragments);
+        // Each source's first fragment of spill 3 told the receiver that spill 2 was over; it is counted, not passed on.
+        Assert.Equal(2, result.Transport!.Count(DatagramProblem.AfterEnd));
 
         var perSpill = new Dictionary<int, List<int>>();
         using var reader = DateFileReader.Open(result.DataFile);

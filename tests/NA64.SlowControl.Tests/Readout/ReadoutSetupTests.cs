@@ -120,4 +120,75 @@ public class ReadoutSetupTests
         var e = Assert.Throws<InvalidOperationException>(() => new ReadoutRun(setup, Devices, TimeProvider.System));
         Assert.Contains("no 'readout:' section", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Transport_keys_default_to_sim_and_load_udp_endpoints()
+    {
+        Assert.All(SetupLoader.LoadDefault().Readout!.Sources, source =>
+        {
+            Assert.Equal("sim", source.Data);
+            Assert.All(source.Modules, m => Assert.Equal("sim", m.Control));
+        });
+
+        var s = SetupLoader.LoadFromText(Devices + """
+
+            readout:
+              sources:
+                - sourceId: 620
+                  data: udp:0.0.0.0:5620
+                  modules:
+                    - { name: M0, port: 2, firstChannel: 0, control: "udp:10.0.0.5:6000" }
+                - sourceId: 621
+                  data: sim
+                  modules:
+                    - { name: M1, port: 0, firstChannel: 64, control: sim }
+            """, "t.yaml");
+        var sources = s.Readout!.Sources;
+        Assert.Equal(("udp:0.0.0.0:5620", "udp:10.0.0.5:6000"), (sources[0].Data, sources[0].Modules[0].Control));
+        Assert.Equal(("sim", "sim"), (sources[1].Data, sources[1].Modules[0].Control));
+    }
+
+    [Theory]
+    [InlineData("data: tcp:1.2.3.4:5", "", "readout.sources[0].data = 'tcp:1.2.3.4:5': must be 'sim' or 'udp:HOST:PORT'")]
+    [InlineData("data: udp:host:70000", "", "readout.sources[0].data = 'udp:host:70000': must be 'udp:HOST:PORT' with PORT in 1..65535")]
+    [InlineData("data: 'udp::5000'", "", "readout.sources[0].data = 'udp::5000': must be 'udp:HOST:PORT' (HOST missing)")]
+    [InlineData("", ", control: udp:10.0.0.5:6000", "readout.sources[0].modules[0].control = 'udp:10.0.0.5:6000': must be 'sim' exactly when the source's data is 'sim'")]
+    [InlineData("data: udp:127.0.0.1:5000", "", "readout.sources[0].modules[0].control = 'sim': must be 'sim' exactly when the source's data is 'sim'")]
+    public void Bad_transport_endpoint_names_file_line_field_value_and_rule(string sourceLine, string moduleKey, string expected)
+    {
+        var text = Devices + "\nreadout:\n  sources:\n    - sourceId: 610\n      " + (sourceLine.Length > 0 ? sourceLine + "\n      " : "")
+            + "modules: [ { name: M, port: 0, firstChannel: 0" + moduleKey + " } ]\n";
+        var e = Assert.Throws<SetupException>(() => SetupLoader.LoadFromText(text, "bad.yaml"));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("bad.yaml", error.SourceName);
+        Assert.InRange(error.Line, 11, 12);   // the data line, or the module line
+        Assert.Contains(expected, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Udp_endpoints_get_udp_channels_and_no_simulator()
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        int port = ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+        probe.Close();   // free again: the crate binds it for the data
+        var setup = SetupLoader.LoadFromText(Devices + $$"""
+
+            readout:
+              sources:
+                - sourceId: 620
+                  data: udp:127.0.0.1:{{port}}
+                  modules:
+                    - { name: M0, port: 2, firstChannel: 0, control: "udp:127.0.0.1:9" }
+            """, "udp.yaml");
+        await using var run = new ReadoutRun(setup, "", TimeProvider.System, dataDirectory: Path.GetTempPath());
+        Assert.Null(run.Crate.Simulator);
+        Assert.Empty(run.Crate.Devices);
+        var data = Assert.Single(run.Crate.DataSources);
+        Assert.Equal(620, data.SourceId);
+        var channel = Assert.IsType<NA64.Hardware.Digitizers.Msadc.UdpDatagramChannel>(data.Channel);
+        Assert.Equal(port, channel.LocalEndPoint.Port);
+        Assert.Equal("M0", Assert.Single(run.Crate.Drivers).Name);
+        Assert.Throws<InvalidOperationException>(() => run.Crate.Source(620));
+    }
 }

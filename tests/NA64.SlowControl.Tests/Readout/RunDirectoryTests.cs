@@ -152,7 +152,11 @@ public sealed class RunDirectoryTests
         var row = await kit.Run.Registry.GetAsync(result.RunNumber);
         Assert.Equal((RunStatus.Failed, result.Reason, date.Written), (row!.Status, row.Reason, row.Events));
         var json = RunReport.FromJson(await File.ReadAllTextAsync(Path.Combine(result.RunDirectory, "summary.json")));
-        Assert.Equal(("failed", lost), (json.Status, json.EventsLost));
+        // Besides the events the full disk refused, the pipeline may drop the triggers whose fragments were still arriving
+        // when the write error stopped the reading; the summary counts every event lost, each with its reason.
+        Assert.Equal("failed", json.Status);
+        Assert.True(json.EventsLost >= lost, $"{json.EventsLost} lost in the summary, {lost} refused by the disk");
+        Assert.Equal(json.EventsLost, json.LostByReason.Values.Sum());
         Assert.Equal(lost, json.LostByReason["SinkFailure"]);
     }
 
@@ -163,15 +167,12 @@ public sealed class RunDirectoryTests
         await kit.Run.PedestalRunAsync(50);
         using var stop = new CancellationTokenSource();
 
-        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest
+        kit.Run.Crate.Simulator!.BeforeTrigger = (index, _) =>
         {
-            Events = 100_000,
-            BeforeTrigger = (index, _) =>
-            {
-                if (index == 500)
-                    stop.Cancel();
-            },
-        }, stop.Token);
+            if (index == 500)
+                stop.Cancel();
+        };
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 100_000 }, stop.Token);
 
         Assert.Equal((RunStatus.Stopped, "operator stop"), (result.Status, result.Reason));
         Assert.True(result.Pipeline.IsBalanced);

@@ -19,6 +19,8 @@ public sealed class MsadcControlServer
     private long _badFrames;
     private int _dropNext;
     private long _dropped;
+    private int _dropReplies;
+    private long _droppedReplies;
 
     public MsadcControlServer(MsadcDevice device, ILogger? log = null)
     {
@@ -39,6 +41,16 @@ public sealed class MsadcControlServer
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         Volatile.Write(ref _dropNext, count);
+    }
+
+    /// <summary>Replies withheld on purpose by <see cref="DropNextReplies"/>.</summary>
+    public long DroppedReplies => Interlocked.Read(ref _droppedReplies);
+
+    /// <summary>Fault injection: the next <paramref name="count"/> requests are executed but their replies are lost.</summary>
+    public void DropNextReplies(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        Volatile.Write(ref _dropReplies, count);
     }
 
     /// <summary>Handles one request; returns the reply length (0 = no reply).</summary>
@@ -85,6 +97,14 @@ public sealed class MsadcControlServer
             value = (uint)_device.State;
         else if (frame.Opcode == MsadcOpcode.Write && status == MsadcReplyStatus.Ok)
             value = frame.Value;
+        if (Volatile.Read(ref _dropReplies) > 0)
+        {
+            Interlocked.Decrement(ref _dropReplies);
+            Interlocked.Increment(ref _droppedReplies);
+            _log.Information("MSADC sim {Module} executed {Request}, reply lost (fault injection)", _device.Name, frame.ToString());
+            return 0;
+        }
+
         MsadcProtocol.Write(new MsadcFrame(frame.Opcode, true, frame.Sequence, frame.Register, status, value), reply);
         return MsadcProtocol.FrameLength;
     }

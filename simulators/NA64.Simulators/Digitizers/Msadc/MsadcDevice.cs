@@ -120,28 +120,41 @@ public sealed class MsadcDevice : IDigitizer
         }
     }
 
+    /// <summary>Raised after a command changed the run state (outside the device's lock), with the new state.</summary>
+    public event Action<MsadcDevice, MsadcRunState>? StateChanged;
+
     public MsadcReplyStatus Command(MsadcOpcode opcode)
     {
+        MsadcReplyStatus status;
+        MsadcRunState state;
         lock (_lock)
         {
             switch (opcode)
             {
                 case MsadcOpcode.Arm when _state == MsadcRunState.Idle:
                     _state = MsadcRunState.Armed;
-                    return MsadcReplyStatus.Ok;
+                    status = MsadcReplyStatus.Ok;
+                    break;
                 case MsadcOpcode.Start when _state == MsadcRunState.Armed:
                     _state = MsadcRunState.Running;
                     _triggers = 0;
-                    return MsadcReplyStatus.Ok;
+                    status = MsadcReplyStatus.Ok;
+                    break;
                 case MsadcOpcode.Stop:
                     _state = MsadcRunState.Idle;
-                    return MsadcReplyStatus.Ok;
+                    status = MsadcReplyStatus.Ok;
+                    break;
                 case MsadcOpcode.Arm or MsadcOpcode.Start:
                     return MsadcReplyStatus.WrongState;
                 default:
                     return MsadcReplyStatus.UnknownOpcode;
             }
+
+            state = _state;
         }
+
+        StateChanged?.Invoke(this, state);
+        return status;
     }
 
     // IDigitizer in process: the same rules as over the wire, refusals become exceptions.

@@ -123,4 +123,25 @@ public sealed class MsadcDriverSimulatorTests : IDisposable
         time.Advance(TimeSpan.FromMilliseconds(100));
         Assert.Equal(MsadcDevice.Firmware, await task);
     }
+
+    [Fact]
+    public async Task A_retried_start_whose_first_reply_was_lost_is_accepted_when_the_module_runs()
+    {
+        var time = new FakeTimeProvider();
+        var (module, server, _) = InMemory(time);
+        await module.ArmAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        server.DropNextReplies(1);
+        var start = module.StartAsync();
+        // The module executed START but its reply is lost: the driver retries, is refused (WrongState), asks STATUS.
+        while (server.DroppedReplies == 0)
+            await Task.Yield();
+        Assert.False(start.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        await start.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(MsadcRunState.Running, server.Device.State);
+
+        // A refusal that is not a lost reply still stands: START while running, first attempt.
+        var e = await Assert.ThrowsAsync<DeviceReplyException>(() => module.StartAsync());
+        Assert.Contains("WrongState", e.Message, StringComparison.Ordinal);
+    }
 }
