@@ -70,8 +70,8 @@ internal static class SimCommands
         });
         sim.Subcommands.Add(caen);
 
-        var target = new Argument<string>("target") { Description = "A channel of the running service's setup, e.g. MM1.strips" };
-        var fault = new Argument<string>("fault") { Description = "trip, overcurrent, interlock, kill, local, silence, garble, disconnect or clear (GET /api/sim/faults lists what each does)" };
+        var target = new Argument<string>("target") { Description = "An HV channel or a readout module of the running service's setup, e.g. MM1.strips or MSADC-ECAL-A" };
+        var fault = new Argument<string>("fault") { Description = "HV channel: trip, overcurrent, interlock, kill, local, silence, garble, disconnect, clear; readout module: silence, garble, truncate, wrongevent, clear (GET /api/sim/faults says what each does)" };
         var inject = new Command("inject", "Inject a named fault into a simulated device of the running service (refused for real devices); expert") { target, fault };
         inject.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, async client =>
         {

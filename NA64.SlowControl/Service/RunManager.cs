@@ -180,6 +180,9 @@ public sealed class RunManager : IAsyncDisposable
             return _registry ??= RunRegistry.Open(_context.DataDirectory, readout.RunNumber, TimeProvider.System, _log);
     }
 
+    /// <summary>The readout hardware of the service (modules, their simulators when simulated), opened on first use.</summary>
+    public SimulatedMsadcCrate? Crate => _context.Setup.Readout is null ? null : Readout().Crate;
+
     private ReadoutRun Readout()
     {
         var registry = Registry()!;

@@ -107,3 +107,35 @@ public sealed class ServiceRunTests
         Assert.Contains("No problem found", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Faults injected into the simulated readout modules of a running service, and what the run summary says.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceReadoutFaultTests
+{
+    [Fact]
+    public async Task A_silenced_module_is_counted_as_missing_in_the_run_and_the_file_stays_valid()
+    {
+        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.True(exit == 0, output);
+        (exit, output) = await rig.CliAsync("sim", "inject", "MSADC-B", "silence");
+        Assert.True(exit == 0, output);
+        Assert.Contains("silence injected on readout module MSADC-B", output, StringComparison.Ordinal);
+
+        (exit, output) = await rig.CliAsync("readout", "run", "--events", "200");
+        Assert.True(exit == 0, output);
+        Assert.Contains("missing-module markers", output, StringComparison.Ordinal);
+        string file = Directory.GetFiles(Path.Combine(rig.DataDirectory, "runs"), "*.dat", SearchOption.AllDirectories)
+            .Single(f => DateFileChecker.Check(f).Count(DateEventType.Physics) > 0);
+        Assert.True(DateFileChecker.Check(file).IsGood);
+
+        // A pedestal run needs every module: with one silent it fails and says which, and keeps the old tables.
+        (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.Equal(1, exit);
+        Assert.Contains("MSADC-B", output, StringComparison.Ordinal);
+
+        (exit, output) = await rig.CliAsync("sim", "inject", "MSADC-B", "melt");
+        Assert.Equal(2, exit);
+        Assert.Contains("silence, garble, truncate, wrongevent, clear", output, StringComparison.Ordinal);
+    }
+}
