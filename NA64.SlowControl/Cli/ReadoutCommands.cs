@@ -23,14 +23,18 @@ internal static class ReadoutCommands
         var spills = new Option<int?>("--spills") { Description = "Stop after N spills" };
         var zmq = new Option<string?>("--zmq") { Description = "Also publish events on this ZeroMQ address, e.g. tcp://127.0.0.1:5556" };
         var zmqPush = new Option<string?>("--zmq-push") { Description = "Also push events to event builders pulling from this ZeroMQ address (lossless: the run waits for them)" };
+        var zmqStall = new Option<string>("--zmq-stall") { Description = "When no event builder pulls: drop (after --zmq-timeout, counted) or wait (nothing lost, the run waits)", DefaultValueFactory = _ => "drop" };
+        zmqStall.AcceptOnlyFromAmong("drop", "wait");
+        var zmqTimeout = InvariantNumber.Option("--zmq-timeout", "Seconds a pushed message waits for an event builder before it is dropped (with --zmq-stall drop)");
+        zmqTimeout.DefaultValueFactory = _ => 5.0;
         var latency = new Option<int?>("--latency") { Description = "MSADC latency (window position, sample clocks 0..320) for this run; default the setup's readout.latency" };
-        var physics = new Command("run", "Physics run: decode, zero-suppress, build DATE events, write the run directory; shifter") { events, spills, zmq, zmqPush, latency, detach };
+        var physics = new Command("run", "Physics run: decode, zero-suppress, build DATE events, write the run directory; shifter") { events, spills, zmq, zmqPush, zmqStall, zmqTimeout, latency, detach };
         physics.SetAction((parse, ct) => ExitCodes.ClientAsync(parse, ct, client =>
         {
             if (parse.GetValue(events) is null == parse.GetValue(spills) is null)
                 throw new ServiceRefusedException(0, "give exactly one of --events N or --spills N");
             return StartAndFollowAsync(client, new RunStartRequest("physics", parse.GetValue(events), parse.GetValue(spills), parse.GetValue(latency),
-                parse.GetValue(zmq), parse.GetValue(zmqPush)), parse.GetValue(detach), ct);
+                parse.GetValue(zmq), parse.GetValue(zmqPush), parse.GetValue(zmqStall)!, parse.GetValue(zmqTimeout)), parse.GetValue(detach), ct);
         }));
         readout.Subcommands.Add(physics);
 
@@ -117,7 +121,9 @@ internal static class ReadoutCommands
     }
 
     internal static string LiveLine(RunView r) => string.Create(CultureInfo.InvariantCulture,
-        $"  {r.Type} run{(r.Number is { } n ? $" {n}" : "")} {r.Status}: {r.EventsIn} in, {r.EventsBuilt} built, {r.Dropped} dropped; {r.EventsPerSecond:0} events/s, {r.MegabytesInPerSecond:0.0} MB/s in");
+        $"  {r.Type} run{(r.Number is { } n ? $" {n}" : "")} {r.Status}: {r.EventsIn} in, {r.EventsBuilt} built, {r.Dropped} dropped; {r.EventsPerSecond:0} events/s, {r.MegabytesInPerSecond:0.0} MB/s in")
+        + (r.PushWaitingSeconds is { } waiting ? string.Create(CultureInfo.InvariantCulture, $"; push WAITING for an event builder for {waiting:0.0} s") : "")
+        + (r.PushDroppedEvents > 0 ? string.Create(CultureInfo.InvariantCulture, $"; push dropped {r.PushDroppedEvents} events") : "");
 
     internal static void PrintEnd(RunView r)
     {

@@ -50,6 +50,13 @@ public sealed record PhysicsRunRequest
 
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>What the push to event builders does when no puller has room: wait (nothing lost, the run waits) or drop after
+    /// <see cref="ZmqPushTimeout"/> (counted). A setting of the run, shown live through <see cref="ReadoutRun.PushCounters"/>.</summary>
+    public NetMqStallPolicy ZmqStallPolicy { get; init; } = NetMqStallPolicy.DropAfterTimeout;
+
+    /// <summary>How long a pushed message waits for room before it is dropped (with <see cref="NetMqStallPolicy.DropAfterTimeout"/>).</summary>
+    public TimeSpan ZmqPushTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A note kept with the run in the registry and the summary (e.g. "latency scan").</summary>
     public string? Note { get; init; }
 
@@ -128,6 +135,7 @@ public sealed class ReadoutRun : IAsyncDisposable
     private readonly bool _ownsRegistry;
     private PedestalTable[]? _tables;
     private int _latency;
+    private volatile NetMqPublisherSink? _pusher;
 
     /// <param name="setupText">The setup file's text: the base of each run's effective setup.</param>
     /// <param name="dataDirectory">Overrides the setup's data directory.</param>
@@ -161,6 +169,9 @@ public sealed class ReadoutRun : IAsyncDisposable
             _latency = value;
         }
     }
+
+    /// <summary>Live counters of the push to event builders of the run going on (waiting now, drops), null without one.</summary>
+    public NetMqSinkCounters? PushCounters => _pusher?.Counters;
 
     /// <summary>The data directory: registry, <c>runs/</c>, <c>pedestals/</c>.</summary>
     public string DataDirectory { get; }
@@ -511,8 +522,14 @@ public sealed class ReadoutRun : IAsyncDisposable
 
             if (request.ZmqPushAddress is not null)
             {
-                pusher = new NetMqPublisherSink(new NetMqPublisherOptions { Address = request.ZmqPushAddress, Pattern = NetMqPattern.Push },
-                    "netmq-push", _log);
+                pusher = new NetMqPublisherSink(new NetMqPublisherOptions
+                {
+                    Address = request.ZmqPushAddress,
+                    Pattern = NetMqPattern.Push,
+                    StallPolicy = request.ZmqStallPolicy,
+                    SendTimeout = request.ZmqPushTimeout,
+                }, "netmq-push", _log);
+                _pusher = pusher;
                 sinks.Add(pusher);
             }
 
@@ -549,6 +566,7 @@ public sealed class ReadoutRun : IAsyncDisposable
             }
             finally
             {
+                _pusher = null;
                 publisher?.Dispose();
                 pusher?.Dispose();
                 await Crate.StopTriggersAsync().ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using NA64.Readout.Pipeline;
+using NA64.Readout.Sinks;
 using NA64.SlowControl.Readout;
 using NA64.SlowControl.Runs;
 using Serilog;
@@ -13,8 +14,10 @@ namespace NA64.SlowControl.Service;
 /// <param name="Latency">MSADC latency for this run (sample clocks), default the setup's.</param>
 /// <param name="Zmq">Also publish events on this ZeroMQ address (monitors).</param>
 /// <param name="ZmqPush">Also push every event to event builders pulling from this address (lossless).</param>
+/// <param name="ZmqStall">What the push does when no event builder has room: <c>drop</c> after <paramref name="ZmqTimeoutSeconds"/>
+/// (default; counted) or <c>wait</c> (nothing lost; the run waits).</param>
 public sealed record RunStartRequest(string Type = "physics", long? Events = null, int? Spills = null, int? Latency = null,
-    string? Zmq = null, string? ZmqPush = null);
+    string? Zmq = null, string? ZmqPush = null, string ZmqStall = "drop", double ZmqTimeoutSeconds = 5);
 
 /// <summary>A run as the API shows it, live while it goes and final after.</summary>
 public sealed record RunView(
@@ -31,7 +34,14 @@ public sealed record RunView(
     string? Reason,
     string? Directory,
     string? DataFile,
-    string? Summary);
+    string? Summary)
+{
+    /// <summary>The push to event builders is waiting for room right now (seconds so far), null without a push.</summary>
+    public double? PushWaitingSeconds { get; init; }
+
+    /// <summary>Events the push dropped so far (no room within its timeout).</summary>
+    public long PushDroppedEvents { get; init; }
+}
 
 /// <summary>
 /// The readout runs of the service: one at a time (one trigger system, one set of modules), started, watched and
@@ -167,6 +177,11 @@ public sealed class RunManager : IAsyncDisposable
             throw new ArgumentOutOfRangeException("type", r.Type, "a pedestal run takes only events and latency");
         if (r.Type == "pedestal" && r.Events is > 10_000_000)
             throw new ArgumentOutOfRangeException("events", r.Events, string.Create(CultureInfo.InvariantCulture, $"events = {r.Events} refused: at most 10000000 for a pedestal run"));
+        if (r.ZmqStall is not ("drop" or "wait"))
+            throw new ArgumentOutOfRangeException("zmqStall", r.ZmqStall, $"zmqStall = '{r.ZmqStall}' refused: drop or wait");
+        if (!double.IsFinite(r.ZmqTimeoutSeconds) || r.ZmqTimeoutSeconds is < 0.001 or > 3600)
+            throw new ArgumentOutOfRangeException("zmqTimeoutSeconds", r.ZmqTimeoutSeconds, string.Create(CultureInfo.InvariantCulture,
+                $"zmqTimeoutSeconds = {r.ZmqTimeoutSeconds} refused: 0.001..3600"));
         if (r.Latency is < 0 or > Hardware.Digitizers.Msadc.MsadcRegisters.MaxLatency)
             throw new ArgumentOutOfRangeException("latency", r.Latency, string.Create(CultureInfo.InvariantCulture,
                 $"latency = {r.Latency} refused: 0..{Hardware.Digitizers.Msadc.MsadcRegisters.MaxLatency} sample clocks"));
@@ -224,7 +239,9 @@ public sealed class RunManager : IAsyncDisposable
                     Spills = request.Spills,
                     ZmqAddress = request.Zmq,
                     ZmqPushAddress = request.ZmqPush,
-                    Progress = new Progress(this, active),
+                    ZmqStallPolicy = request.ZmqStall == "wait" ? NetMqStallPolicy.WaitForever : NetMqStallPolicy.DropAfterTimeout,
+                    ZmqPushTimeout = TimeSpan.FromSeconds(request.ZmqTimeoutSeconds),
+                    Progress = new Progress(this, active, run),
                     ProgressInterval = TimeSpan.FromMilliseconds(250),
                 }, ct).ConfigureAwait(false);
                 active.Number = result.RunNumber;
@@ -275,11 +292,17 @@ public sealed class RunManager : IAsyncDisposable
         _registry?.Dispose();
     }
 
-    private sealed class Progress(RunManager manager, ActiveRun active) : IProgress<RunSummary>
+    private sealed class Progress(RunManager manager, ActiveRun active, ReadoutRun run) : IProgress<RunSummary>
     {
         public void Report(RunSummary value)
         {
             active.Take(value);
+            if (run.PushCounters is { } push)
+            {
+                active.PushWaiting = push.Waiting ? push.WaitingFor.TotalSeconds : null;
+                active.PushDropped = push.DroppedEvents;
+            }
+
             manager.Publish(active);
         }
     }
@@ -302,6 +325,8 @@ public sealed class RunManager : IAsyncDisposable
         public string? Reason;
         public string? DataFile;
         public string? Directory;
+        public double? PushWaiting;
+        public long PushDropped;
         public string? Summary;
 
         public void Take(RunSummary s)
@@ -314,7 +339,11 @@ public sealed class RunManager : IAsyncDisposable
         }
 
         public RunView View() => new(Number, Type, Status, Started, Ended, EventsIn, EventsBuilt, Dropped, EventsPerSecond,
-            MegabytesInPerSecond, Reason, DataFile is null ? Directory : Path.GetDirectoryName(DataFile), DataFile, Summary);
+            MegabytesInPerSecond, Reason, DataFile is null ? Directory : Path.GetDirectoryName(DataFile), DataFile, Summary)
+        {
+            PushWaitingSeconds = PushWaiting,
+            PushDroppedEvents = PushDropped,
+        };
     }
 }
 

@@ -139,3 +139,64 @@ public sealed class ServiceReadoutFaultTests
         Assert.Contains("silence, garble, truncate, wrongevent, clear", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A ZeroMQ push with no event builder pulling: the wait and the drops show live, as they happen.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServicePushTests
+{
+    private static string FreeTcpAddress()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return $"tcp://127.0.0.1:{port}";
+    }
+
+    private static async Task<RunView> UntilLiveAsync(HttpClient http, Func<RunView, bool> seen)
+    {
+        for (int i = 0; i < 3000; i++)
+        {
+            if (await http.GetFromJsonAsync<RunView>(new Uri("/api/runs/current", UriKind.Relative), ServiceClientJson.Options) is { } now && seen(now))
+                return now;
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException("the live view never showed it");
+    }
+
+    [Fact]
+    public async Task With_no_puller_a_waiting_push_shows_live_and_the_run_still_stops()
+    {
+        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.True(exit == 0, output);
+        (exit, output) = await rig.CliAsync("readout", "run", "--events", "100000", "--zmq-push", FreeTcpAddress(), "--zmq-stall", "wait", "--detach");
+        Assert.True(exit == 0, output);
+
+        using var http = new HttpClient { BaseAddress = rig.Address };
+        var waiting = await UntilLiveAsync(http, r => r.PushWaitingSeconds is not null);
+        Assert.Contains("push WAITING for an event builder", SlowControl.Cli.ReadoutCommands.LiveLine(waiting), StringComparison.Ordinal);
+
+        (exit, output) = await rig.CliAsync("readout", "stop");
+        Assert.True(exit == 0, output);
+        Assert.Contains("stopped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_no_puller_and_a_timeout_the_drops_show_live_and_in_the_summary()
+    {
+        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.True(exit == 0, output);
+        (exit, output) = await rig.CliAsync("readout", "run", "--events", "100000", "--zmq-push", FreeTcpAddress(), "--zmq-timeout", "0.01", "--detach");
+        Assert.True(exit == 0, output);
+
+        using var http = new HttpClient { BaseAddress = rig.Address };
+        var dropping = await UntilLiveAsync(http, r => r.PushDroppedEvents > 0);
+        Assert.Contains("push dropped", SlowControl.Cli.ReadoutCommands.LiveLine(dropping), StringComparison.Ordinal);
+        (exit, output) = await rig.CliAsync("readout", "stop");
+        Assert.True(exit == 0, output);
+        Assert.Contains("PublisherQueueFull", output, StringComparison.Ordinal);
+    }
+}
