@@ -23,7 +23,7 @@ public sealed record MsadcStageModule(int SourceId, int Port, SuppressionTable T
 /// </summary>
 public sealed class MsadcZeroSuppressionStage
 {
-    private const int ModuleChannels = 64;
+    private const int ModuleChannels = NA64.Hardware.Digitizers.Msadc.MsadcRegisters.ChannelsPerModule;
     private const int MaxSources = SlinkHeader.FirstMultiplexerSourceId;
     private const int Ports = Sadc3.MaxPort + 1;
     private const int KeptProblemLocations = 200;

@@ -17,7 +17,7 @@ public sealed record ReadoutModule(int Index, string Name, int SourceId, int Por
 /// </summary>
 public sealed class ReadoutChannelMap
 {
-    public const int ModuleChannels = 64;
+    public const int ModuleChannels = NA64.Hardware.Digitizers.Msadc.MsadcRegisters.ChannelsPerModule;
     private readonly Dictionary<(int Source, int Port), ReadoutModule> _byAddress = [];
 
     public ReadoutChannelMap(ReadoutSetup readout, DetectorLayout layout)

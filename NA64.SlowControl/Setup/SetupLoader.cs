@@ -240,10 +240,10 @@ public static partial class SetupLoader
         }
 
         // MSADC register limits (NA64.Hardware MsadcRegisters): samples 25..32, 8 ports, 64 channels per module.
-        private const int MinSamples = 25;
-        private const int MaxSamples = 32;
-        private const int ModuleChannels = 64;
-        private const int MaxLatency = 320;
+        private const int MinSamples = NA64.Hardware.Digitizers.Msadc.MsadcRegisters.MinSamples;
+        private const int MaxSamples = NA64.Hardware.Digitizers.Msadc.MsadcRegisters.MaxSamples;
+        private const int ModuleChannels = NA64.Hardware.Digitizers.Msadc.MsadcRegisters.ChannelsPerModule;
+        private const int MaxLatency = NA64.Hardware.Digitizers.Msadc.MsadcRegisters.MaxLatency;
         // Window position of the built-in setup, and the latency the simulated installation is timed in at (an assumption:
         // NA64's values are not public; 40 sample clocks = 500 ns).
         private const int DefaultLatency = 40;

@@ -13,7 +13,7 @@ public sealed class MsadcDevice : IDigitizer
 {
     public const uint Firmware = 0x0003_0001;
 
-    private const int Channels = 64;
+    private const int Channels = MsadcRegisters.ChannelsPerModule;
     private readonly object _lock = new();
     private readonly int[] _pedestalEven = new int[Channels];
     private readonly int[] _pedestalOdd = new int[Channels];
