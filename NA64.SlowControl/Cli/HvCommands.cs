@@ -171,25 +171,38 @@ internal static class HvCommands
         }
     }
 
+    /// <summary>
+    /// Follows the live stream: on a terminal the table is redrawn at poll rate; into a pipe or a log, the table once and
+    /// then one line per channel whose state or readback changed.
+    /// </summary>
     private static async Task<int> WatchAsync(ServiceClient client, List<HvChannelView> channels, CancellationToken ct)
     {
         var byName = channels.ToDictionary(c => c.Channel, StringComparer.Ordinal);
         var order = channels.Select(c => c.Channel).ToList();
+        bool interactive = AnsiConsole.Profile.Capabilities.Interactive;
         try
         {
-            await AnsiConsole.Live(StatusTable(channels)).StartAsync(async live =>
+            if (interactive)
             {
-                await foreach (var (kind, data) in client.LiveAsync(ct).ConfigureAwait(false))
+                await AnsiConsole.Live(StatusTable(channels)).StartAsync(async live =>
                 {
-                    if (kind != "readback")
+                    await foreach (var view in ReadbacksAsync(client, byName, ct).ConfigureAwait(false))
+                        live.UpdateTarget(StatusTable(order.Select(n => byName[n]).ToList()));
+                }).ConfigureAwait(false);
+            }
+            else
+            {
+                AnsiConsole.Write(StatusTable(channels));
+                var last = channels.ToDictionary(c => c.Channel, Line, StringComparer.Ordinal);
+                await foreach (var view in ReadbacksAsync(client, byName, ct).ConfigureAwait(false))
+                {
+                    string line = Line(view);
+                    if (last[view.Channel] == line)
                         continue;
-                    var view = data.Deserialize<HvChannelView>(ServiceClient.Json);
-                    if (view is null || !byName.ContainsKey(view.Channel))
-                        continue;
-                    byName[view.Channel] = view;
-                    live.UpdateTarget(StatusTable(order.Select(n => byName[n]).ToList()));
+                    last[view.Channel] = line;
+                    AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{view.ReadbackTime:HH:mm:ss} {line}"));
                 }
-            }).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -197,8 +210,26 @@ internal static class HvCommands
             return ExitCodes.Ok;
         }
 
+        if (ct.IsCancellationRequested)
+            return ExitCodes.Ok;
         AnsiConsole.MarkupLine("[red]The service closed the live stream.[/]");
         return ExitCodes.Failed;
+
+        static string Line(HvChannelView c) => string.Create(CultureInfo.InvariantCulture,
+            $"{c.Channel} {c.State} VSET {c.VSet:0.0} VMON {c.VMon:0.0} V IMON {c.IMon:0.000} uA {c.Flags}").TrimEnd();
+    }
+
+    /// <summary>The readback events of the live stream for the channels of the table, each stored into it as it comes.</summary>
+    private static async IAsyncEnumerable<HvChannelView> ReadbacksAsync(ServiceClient client, Dictionary<string, HvChannelView> byName,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var (kind, data) in client.LiveAsync(ct).ConfigureAwait(false))
+        {
+            if (kind != "readback" || data.Deserialize<HvChannelView>(ServiceClient.Json) is not { } view || !byName.ContainsKey(view.Channel))
+                continue;
+            byName[view.Channel] = view;
+            yield return view;
+        }
     }
 
     private static string Label(string channel, double vmon, double target) =>

@@ -189,3 +189,28 @@ public sealed class ServiceSimulatorTests
         Assert.Contains(rig.Owner.Alarms(), a => a.Kind == SlowControl.Hv.HvAlarmKind.Tripped && a.Channel == ServiceRig.Strips);
     }
 }
+
+/// <summary><c>hv status --watch</c> follows the live stream until Ctrl-C.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceWatchTests
+{
+    [Fact]
+    public async Task Hv_status_watch_follows_the_live_stream_and_Ctrl_C_ends_it_with_exit_0()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        var feed = (LiveFeed)rig.App.Services.GetService(typeof(LiveFeed))!;
+        using var interrupt = new CancellationTokenSource();
+        var watch = rig.CliAsync(interrupt.Token, "hv", "status", "--watch");
+        await Safety.Within(Task.Run(async () =>
+        {
+            while (feed.Subscribers == 0)
+                await Task.Delay(5);
+        }));
+        await rig.NextPollAsync();
+        await interrupt.CancelAsync();
+        var (exit, output) = await watch;
+        Assert.True(exit == 0, output);
+        Assert.Contains(ServiceRig.Strips, output, StringComparison.Ordinal);
+        Assert.Empty(rig.Sets);
+    }
+}

@@ -23,15 +23,17 @@ internal sealed class ServiceRig : IAsyncDisposable
 
     private readonly TcpDeviceServer _tcp;
     private readonly string _data;
+    private readonly bool _ownsData;
 
-    private ServiceRig(string? extraSetup, bool simulated = false)
+    private ServiceRig(string? extraSetup, bool simulated, string? dataDirectory)
     {
         Model = new CaenN1470BoardModel(0, Time);
         Device = new ObservedLineDevice(new CaenN1470Bus([new CaenN1470Wire(Model)]));
         Server = new LineDeviceServer(Device, Time);
         _tcp = new TcpDeviceServer(Server, 0);
         _tcp.Start();
-        _data = Directory.CreateTempSubdirectory("na64-svc-").FullName;
+        _ownsData = dataDirectory is null;
+        _data = dataDirectory ?? Directory.CreateTempSubdirectory("na64-svc-").FullName;
         string transport = simulated ? "sim" : "tcp:127.0.0.1:" + _tcp.Port.ToString(CultureInfo.InvariantCulture);
         string text = HvRig.SetupText(transport, 3) + (extraSetup ?? "");
         text += $"\ndataDirectory: {_data}\n";
@@ -77,9 +79,10 @@ internal sealed class ServiceRig : IAsyncDisposable
     /// <summary>The same setup with the board simulated in-process behind the service's own <c>sim</c> transport.</summary>
     public static Task<ServiceRig> StartSimulatedAsync() => StartAsync(null, simulated: true);
 
-    public static async Task<ServiceRig> StartAsync(string? extraSetup = null, bool simulated = false)
+    /// <param name="dataDirectory">A data directory to share with another service (two processes, one run registry).</param>
+    public static async Task<ServiceRig> StartAsync(string? extraSetup = null, bool simulated = false, string? dataDirectory = null)
     {
-        var rig = new ServiceRig(extraSetup, simulated);
+        var rig = new ServiceRig(extraSetup, simulated, dataDirectory);
         await Safety.Within(rig.App.StartAsync());
         // The loop's first cycle runs at start, before any fake time moves.
         await Safety.Within(Task.Run(async () =>
@@ -181,7 +184,8 @@ internal sealed class ServiceRig : IAsyncDisposable
         await _tcp.DisposeAsync();
         try
         {
-            Directory.Delete(_data, recursive: true);
+            if (_ownsData)
+                Directory.Delete(_data, recursive: true);
         }
         catch (IOException)
         {

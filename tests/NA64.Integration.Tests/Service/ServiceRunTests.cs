@@ -200,3 +200,76 @@ public sealed class ServicePushTests
         Assert.Contains("PublisherQueueFull", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Two services on one data directory (as two processes would be) share its run registry.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceRegistryTests
+{
+    [Fact]
+    public async Task Runs_started_at_once_by_two_services_on_one_data_directory_get_distinct_numbers()
+    {
+        string data = Directory.CreateTempSubdirectory("na64-shared-").FullName;
+        try
+        {
+            await using var first = await ServiceRig.StartAsync(ServiceRig.Readout, dataDirectory: data);
+            await using var second = await ServiceRig.StartAsync(ServiceRig.Readout, dataDirectory: data);
+            var clients = new[] { first, second }.Select(rig =>
+            {
+                var http = new HttpClient { BaseAddress = rig.Address };
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", LocalTokens.Find(rig.Address));
+                return http;
+            }).ToList();
+            try
+            {
+                for (int round = 0; round < 3; round++)
+                {
+                    var starts = clients.Select(c => c.PostAsJsonAsync(new Uri("/api/runs", UriKind.Relative), new RunStartRequest("pedestal", Events: 20))).ToList();
+                    foreach (var response in await Task.WhenAll(starts))
+                    {
+                        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                        response.Dispose();
+                    }
+
+                    foreach (var rig in new[] { first, second })
+                        await Safety.Within(((RunManager)rig.App.Services.GetService(typeof(RunManager))!).Completion);
+                }
+            }
+            finally
+            {
+                clients.ForEach(c => c.Dispose());
+            }
+
+            var runs = Directory.GetDirectories(Path.Combine(data, "runs")).Select(d => uint.Parse(Path.GetFileName(d), System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
+            Assert.Equal(Enumerable.Range(5001, 6).Select(n => (uint)n), runs);
+            foreach (var run in runs)
+            {
+                var check = DateFileChecker.Check(Directory.GetFiles(Path.Combine(data, "runs", run.ToString(System.Globalization.CultureInfo.InvariantCulture)), "*.dat").Single());
+                Assert.Equal(run, check.RunNumber);
+                Assert.Equal(20, check.Count(DateEventType.Calibration));
+            }
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Ctrl_C_during_readout_run_stops_it_as_an_operator_stop_says_so_and_exits_130()
+    {
+        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.True(exit == 0, output);
+        var manager = (RunManager)rig.App.Services.GetService(typeof(RunManager))!;
+        using var interrupt = new CancellationTokenSource();
+        var command = rig.CliAsync(interrupt.Token, "readout", "run", "--events", "100000000");
+        for (int i = 0; i < 3000 && (manager.Current?.EventsBuilt ?? 0) < 500; i++)
+            await Task.Delay(10);
+        await interrupt.CancelAsync();
+        (exit, output) = await command;
+        Assert.Equal(130, exit);
+        Assert.Contains("operator stop", output, StringComparison.Ordinal);
+        Assert.Contains("stopped", output, StringComparison.Ordinal);
+        Assert.Null(manager.Current);
+    }
+}
