@@ -1,4 +1,3 @@
-using System.CommandLine;
 using NA64.SlowControl.Cli;
 using NA64.SlowControl.Hosting;
 using Serilog;
@@ -10,8 +9,7 @@ var verbose = args.Contains("--verbose");
 Log.Logger = Logging.Create(logDirectory, verbose ? LogEventLevel.Debug : LogEventLevel.Warning);
 try
 {
-    var root = Na64hwCli.Build(Log.Logger);
-    return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+    return await Na64hwCli.InvokeAsync(args, Log.Logger).ConfigureAwait(false);
 }
 finally
 {

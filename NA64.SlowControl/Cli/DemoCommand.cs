@@ -92,7 +92,7 @@ internal static class DemoCommand
                 AnsiConsole.WriteLine(ReadoutCommands.LiveLine(current));
             }
 
-            var end = await ReadoutCommands.FinalAsync(client, number, ct).ConfigureAwait(false);
+            var end = await ReadoutCommands.FinalAsync(client, started, number, ct).ConfigureAwait(false);
             ReadoutCommands.PrintEnd(end);
             if (end.Status != "completed")
                 return ExitCodes.Failed;

@@ -22,4 +22,21 @@ public static class Na64hwCli
         root.Subcommands.Add(SimCommands.Build(log));
         return root;
     }
+
+    /// <summary>
+    /// Parses and runs a command line. A line that does not parse (unknown option, missing argument, a number that is not
+    /// one) is refused with one line per problem and exit code 2, without the help text scrolling it away.
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args, ILogger log, CancellationToken cancellationToken = default)
+    {
+        var parse = Build(log).Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+                Console.Error.WriteLine($"Refused: {error.Message}");
+            return ExitCodes.Refused;
+        }
+
+        return await parse.InvokeAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -102,14 +102,16 @@ internal static class ReadoutCommands
             return ExitCodes.Interrupted;
         }
 
-        var end = await FinalAsync(client, number, ct).ConfigureAwait(false);
+        var end = await FinalAsync(client, run, number, ct).ConfigureAwait(false);
         PrintEnd(end);
         return end.Status == "completed" ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
-    /// <summary>The run as the registry keeps it once ended, with its summary.</summary>
-    internal static async Task<RunView> FinalAsync(ServiceClient client, uint? number, CancellationToken ct)
+    /// <summary>The run as it ended, with its summary: the service's last run when it is this one, else the registry's row.</summary>
+    internal static async Task<RunView> FinalAsync(ServiceClient client, RunView started, uint? number, CancellationToken ct)
     {
+        if (await client.GetAsync<RunView?>("/api/runs/last", ct).ConfigureAwait(false) is { } last && last.Started == started.Started)
+            return last;
         if (number is null)
         {
             var all = await client.GetAsync<List<RunView>>("/api/runs", ct).ConfigureAwait(false);

@@ -13,10 +13,11 @@ public static class Logging
         return new LoggerConfiguration()
             .MinimumLevel.Verbose()
             .Enrich.FromLogContext()
-            // stderr keeps tables and progress bars on stdout readable.
+            // stderr keeps tables and progress bars on stdout readable. No stack trace reaches an operator: the console
+            // gets each event's one line, the JSON file below keeps the exception with its trace.
             .WriteTo.Console(
                 restrictedToMinimumLevel: consoleLevel,
-                outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}",
+                outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}",
                 standardErrorFromLevel: LogEventLevel.Verbose,
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture)
             .WriteTo.File(

@@ -492,7 +492,35 @@ public sealed class ReadoutRun : IAsyncDisposable
             tables[module.Index].Write(text);
             return WriteText(stream, text.ToString(), c);
         })).ToArray();
-        var started = await StartRunAsync(RunType.Physics, request.Note, request.WrapDataStream, tableCompanions, bursts: true, ct).ConfigureAwait(false);
+        // The ZeroMQ endpoints are bound before the run starts: a bad or busy address refuses the run with one line and
+        // leaves no run directory and no used number behind.
+        NetMqPublisherSink? publisher = null;
+        NetMqPublisherSink? pusher = null;
+        StartedRun started;
+        try
+        {
+            if (request.ZmqAddress is not null)
+                publisher = new NetMqPublisherSink(new NetMqPublisherOptions { Address = request.ZmqAddress }, log: _log);
+            if (request.ZmqPushAddress is not null)
+            {
+                pusher = new NetMqPublisherSink(new NetMqPublisherOptions
+                {
+                    Address = request.ZmqPushAddress,
+                    Pattern = NetMqPattern.Push,
+                    StallPolicy = request.ZmqStallPolicy,
+                    SendTimeout = request.ZmqPushTimeout,
+                }, "netmq-push", _log);
+            }
+
+            started = await StartRunAsync(RunType.Physics, request.Note, request.WrapDataStream, tableCompanions, bursts: true, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            publisher?.Dispose();
+            pusher?.Dispose();
+            throw;
+        }
+
         uint run = started.Record.Number;
         var file = started.Sink;
 
@@ -505,8 +533,6 @@ public sealed class ReadoutRun : IAsyncDisposable
             new FeatureOptions { SamplePeriodNs = generator.Options.Waveform.SamplePeriodNs }, generator.Options.Beam.BeamEnergyGeV);
 
         var sinks = new List<IEventSink>();
-        NetMqPublisherSink? publisher = null;
-        NetMqPublisherSink? pusher = null;
         var receiver = new DatagramFragmentReceiver(Crate.DataSources,
             new DatagramReceiverOptions { RunNumber = run, Events = request.Events, Spills = request.Spills }, _time, _log);
         await using var receiverScope = receiver.ConfigureAwait(false);
@@ -514,21 +540,10 @@ public sealed class ReadoutRun : IAsyncDisposable
         try
         {
             sinks.Add(file);
-            if (request.ZmqAddress is not null)
-            {
-                publisher = new NetMqPublisherSink(new NetMqPublisherOptions { Address = request.ZmqAddress }, log: _log);
+            if (publisher is not null)
                 sinks.Add(publisher);
-            }
-
-            if (request.ZmqPushAddress is not null)
+            if (pusher is not null)
             {
-                pusher = new NetMqPublisherSink(new NetMqPublisherOptions
-                {
-                    Address = request.ZmqPushAddress,
-                    Pattern = NetMqPattern.Push,
-                    StallPolicy = request.ZmqStallPolicy,
-                    SendTimeout = request.ZmqPushTimeout,
-                }, "netmq-push", _log);
                 _pusher = pusher;
                 sinks.Add(pusher);
             }

@@ -15,6 +15,10 @@ internal static class RunEndpoints
         runs.MapGet("/", (RunManager manager, CancellationToken ct) => manager.ListAsync(ct))
             .WithName("ListRuns").WithSummary("Every run of the data directory's registry, oldest first (the one going with live counters)");
 
+        runs.MapGet("/last", Results<Ok<RunView>, NoContent> (RunManager manager) =>
+                manager.Last is { } last ? TypedResults.Ok(last) : TypedResults.NoContent())
+            .WithName("GetLastRun").WithSummary("The run that ended last in this service, with its summary (204 when none)");
+
         runs.MapGet("/{number}", async Task<Results<Ok<RunView>, ProblemHttpResult>> (uint number, RunManager manager, CancellationToken ct) =>
                 await manager.GetAsync(number, ct).ConfigureAwait(false) is { } run ? TypedResults.Ok(run)
                     : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown run", detail: $"run {number} is not in the registry"))

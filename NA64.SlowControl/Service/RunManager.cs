@@ -56,6 +56,7 @@ public sealed class RunManager : IAsyncDisposable
     private readonly ILogger _log;
     private readonly Lock _gate = new();
     private ActiveRun? _active;
+    private RunView? _last;
     private RunRegistry? _registry;
     private ReadoutRun? _readout;
 
@@ -87,7 +88,9 @@ public sealed class RunManager : IAsyncDisposable
         if (active.Number is null && Registry() is { } registry)
         {
             var rows = await registry.ListAsync(ct).ConfigureAwait(false);
-            if (rows.LastOrDefault(r => r.Status is RunStatus.Starting or RunStatus.Running) is { } row)
+            // A physics run may take the pedestal run it needs first: its number is that of its own type's row.
+            var type = active.Type == "pedestal" ? RunType.Pedestal : RunType.Physics;
+            if (rows.LastOrDefault(r => r.Type == type && r.Status is RunStatus.Starting or RunStatus.Running) is { } row)
             {
                 active.Number ??= row.Number;
                 active.Directory ??= row.Directory;
@@ -95,6 +98,16 @@ public sealed class RunManager : IAsyncDisposable
         }
 
         return active.View();
+    }
+
+    /// <summary>The run that ended last in this service, with its summary, or null.</summary>
+    public RunView? Last
+    {
+        get
+        {
+            lock (_gate)
+                return _last;
+        }
     }
 
     /// <summary>The task of the run going on (tests await it), or a completed task.</summary>
@@ -273,7 +286,11 @@ public sealed class RunManager : IAsyncDisposable
             active.Ended = TimeProvider.System.GetUtcNow();
             active.Final = active.View();
             lock (_gate)
+            {
                 _active = null;
+                _last = active.Final;
+            }
+
             Publish(active);
             active.Stop.Dispose();
         }

@@ -165,8 +165,7 @@ internal sealed class ServiceRig : IAsyncDisposable
         Console.SetError(output);
         try
         {
-            var root = Na64hwCli.Build(Serilog.Core.Logger.None);
-            int exit = await Safety.Within(root.Parse([.. args, "--server", Address.ToString()]).InvokeAsync(cancellationToken: interrupt));
+            int exit = await Safety.Within(Na64hwCli.InvokeAsync([.. args, "--server", Address.ToString()], Serilog.Core.Logger.None, interrupt));
             return (exit, output.ToString());
         }
         finally

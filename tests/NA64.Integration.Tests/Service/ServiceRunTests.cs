@@ -273,3 +273,36 @@ public sealed class ServiceRegistryTests
         Assert.Null(manager.Current);
     }
 }
+
+/// <summary>Runs refused at their start leave nothing behind.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceRunStartTests
+{
+    [Theory]
+    [InlineData("--zmq", "notanaddress")]
+    [InlineData("--zmq-push", "tcp://256.1.1.1:5")]
+    public async Task A_bad_ZeroMQ_address_fails_the_run_in_one_line_and_uses_no_number_and_leaves_no_files(string option, string address)
+    {
+        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.True(exit == 0, output);
+        (exit, output) = await rig.CliAsync("readout", "run", "--events", "10", option, address);
+        Assert.Equal(1, exit);
+        Assert.Contains(address, output, StringComparison.Ordinal);
+        Assert.Contains("failed", output, StringComparison.Ordinal);
+        Assert.Equal(["5001"], Directory.GetDirectories(Path.Combine(rig.DataDirectory, "runs")).Select(Path.GetFileName));
+
+        (exit, output) = await rig.CliAsync("readout", "run", "--events", "10");
+        Assert.True(exit == 0, output);
+        Assert.Contains("Run 5002 completed", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_command_line_that_does_not_parse_is_refused_in_one_line_with_exit_2()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        var (exit, output) = await rig.CliAsync("hv", "set", ServiceRig.Strips, "--volts", "1e999");
+        Assert.Equal(2, exit);
+        Assert.Equal("Refused: --volts = '1e999': not a finite number", output.Trim());
+    }
+}
