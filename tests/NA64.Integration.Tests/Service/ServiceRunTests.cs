@@ -298,6 +298,19 @@ public sealed class ServiceRunStartTests
     }
 
     [Fact]
+    public async Task Serve_on_an_address_in_use_is_refused_in_one_line_and_the_running_service_goes_on()
+    {
+        await using var rig = await ServiceRig.StartAsync();
+        string address = rig.Address.ToString().TrimEnd('/');
+        var (exit, output) = await rig.CliAsync("serve", "--listen", address);
+        Assert.Equal(2, exit);
+        Assert.Contains("address already in use", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        (exit, output) = await rig.CliAsync("hv", "status");
+        Assert.True(exit == 0, output);
+    }
+
+    [Fact]
     public async Task A_command_line_that_does_not_parse_is_refused_in_one_line_with_exit_2()
     {
         await using var rig = await ServiceRig.StartAsync();
