@@ -76,10 +76,7 @@ public sealed class ServiceHvTests
         try
         {
             // A port nobody listens on: the loopback refuses at once.
-            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
+            int port = ServiceRig.FreeTcpPort();
             int exit = await root.Parse(["hv", "status", "--server", $"http://127.0.0.1:{port}"]).InvokeAsync();
             Assert.Equal(3, exit);
         }

@@ -114,20 +114,14 @@ internal sealed class ServiceRig : IAsyncDisposable
     }
 
     /// <summary>Moves fake time one poll period and waits until the cycle it starts has finished.</summary>
-    public async Task NextPollAsync()
-    {
-        var poller = Owner.Hv.Pollers[0];
-        long before = poller.CompletedCycles;
-        Time.Advance(Context.Setup.HvController.PollPeriod);
-        await Safety.Within(Task.Run(async () =>
-        {
-            while (poller.CompletedCycles <= before)
-                await Task.Delay(1);
-        }));
-    }
+    public Task NextPollAsync() => PollCycleAsync(whileWaiting: null);
 
     /// <summary>Moves fake time past one reply timeout (a silent board's request gives up) and waits for that cycle to end.</summary>
-    public async Task ReplyTimeoutAsync()
+    public Task ReplyTimeoutAsync() => PollCycleAsync(whileWaiting: NA64.Hardware.Hv.CaenN1470.CaenN1470Protocol.DefaultReplyTimeout);
+
+    /// <param name="whileWaiting">Fake time moved on each look while the cycle has not finished (its request waits for a
+    /// reply that will not come), or null to leave time still.</param>
+    private async Task PollCycleAsync(TimeSpan? whileWaiting)
     {
         var poller = Owner.Hv.Pollers[0];
         long before = poller.CompletedCycles;
@@ -136,10 +130,28 @@ internal sealed class ServiceRig : IAsyncDisposable
         {
             while (poller.CompletedCycles <= before)
             {
-                await Task.Delay(5);
-                Time.Advance(NA64.Hardware.Hv.CaenN1470.CaenN1470Protocol.DefaultReplyTimeout);
+                await Task.Delay(whileWaiting is null ? 1 : 5);
+                if (whileWaiting is { } step)
+                    Time.Advance(step);
             }
         }));
+    }
+
+    /// <summary>A rig with the readout section whose pedestal tables are taken, ready for physics runs.</summary>
+    public static async Task<ServiceRig> StartWithPedestalsAsync()
+    {
+        var rig = await StartAsync(Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.True(exit == 0, output);
+        return rig;
+    }
+
+    /// <summary>A loopback TCP port nobody listens on (it was free a moment ago).</summary>
+    public static int FreeTcpPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>Runs <c>na64hw ARGS --server URL</c> in-process; returns its exit code and what it printed.</summary>

@@ -115,10 +115,8 @@ public sealed class ServiceReadoutFaultTests
     [Fact]
     public async Task A_silenced_module_is_counted_as_missing_in_the_run_and_the_file_stays_valid()
     {
-        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
-        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
-        Assert.True(exit == 0, output);
-        (exit, output) = await rig.CliAsync("sim", "inject", "MSADC-B", "silence");
+        await using var rig = await ServiceRig.StartWithPedestalsAsync();
+        var (exit, output) = await rig.CliAsync("sim", "inject", "MSADC-B", "silence");
         Assert.True(exit == 0, output);
         Assert.Contains("silence injected on readout module MSADC-B", output, StringComparison.Ordinal);
 
@@ -144,14 +142,7 @@ public sealed class ServiceReadoutFaultTests
 [Collection(CliCollection.Name)]
 public sealed class ServicePushTests
 {
-    private static string FreeTcpAddress()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return $"tcp://127.0.0.1:{port}";
-    }
+    private static string FreeTcpAddress() => $"tcp://127.0.0.1:{ServiceRig.FreeTcpPort()}";
 
     private static async Task<RunView> UntilLiveAsync(HttpClient http, Func<RunView, bool> seen)
     {
@@ -168,10 +159,8 @@ public sealed class ServicePushTests
     [Fact]
     public async Task With_no_puller_a_waiting_push_shows_live_and_the_run_still_stops()
     {
-        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
-        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
-        Assert.True(exit == 0, output);
-        (exit, output) = await rig.CliAsync("readout", "run", "--events", "100000", "--zmq-push", FreeTcpAddress(), "--zmq-stall", "wait", "--detach");
+        await using var rig = await ServiceRig.StartWithPedestalsAsync();
+        var (exit, output) = await rig.CliAsync("readout", "run", "--events", "100000", "--zmq-push", FreeTcpAddress(), "--zmq-stall", "wait", "--detach");
         Assert.True(exit == 0, output);
 
         using var http = new HttpClient { BaseAddress = rig.Address };
@@ -186,10 +175,8 @@ public sealed class ServicePushTests
     [Fact]
     public async Task With_no_puller_and_a_timeout_the_drops_show_live_and_in_the_summary()
     {
-        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
-        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
-        Assert.True(exit == 0, output);
-        (exit, output) = await rig.CliAsync("readout", "run", "--events", "100000", "--zmq-push", FreeTcpAddress(), "--zmq-timeout", "0.01", "--detach");
+        await using var rig = await ServiceRig.StartWithPedestalsAsync();
+        var (exit, output) = await rig.CliAsync("readout", "run", "--events", "100000", "--zmq-push", FreeTcpAddress(), "--zmq-timeout", "0.01", "--detach");
         Assert.True(exit == 0, output);
 
         using var http = new HttpClient { BaseAddress = rig.Address };
@@ -257,16 +244,14 @@ public sealed class ServiceRegistryTests
     [Fact]
     public async Task Ctrl_C_during_readout_run_stops_it_as_an_operator_stop_says_so_and_exits_130()
     {
-        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
-        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
-        Assert.True(exit == 0, output);
+        await using var rig = await ServiceRig.StartWithPedestalsAsync();
         var manager = (RunManager)rig.App.Services.GetService(typeof(RunManager))!;
         using var interrupt = new CancellationTokenSource();
         var command = rig.CliAsync(interrupt.Token, "readout", "run", "--events", "100000000");
         for (int i = 0; i < 3000 && (manager.Current?.EventsBuilt ?? 0) < 500; i++)
             await Task.Delay(10);
         await interrupt.CancelAsync();
-        (exit, output) = await command;
+        var (exit, output) = await command;
         Assert.Equal(130, exit);
         Assert.Contains("operator stop", output, StringComparison.Ordinal);
         Assert.Contains("stopped", output, StringComparison.Ordinal);
@@ -283,10 +268,8 @@ public sealed class ServiceRunStartTests
     [InlineData("--zmq-push", "tcp://256.1.1.1:5")]
     public async Task A_bad_ZeroMQ_address_fails_the_run_in_one_line_and_uses_no_number_and_leaves_no_files(string option, string address)
     {
-        await using var rig = await ServiceRig.StartAsync(ServiceRig.Readout);
-        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
-        Assert.True(exit == 0, output);
-        (exit, output) = await rig.CliAsync("readout", "run", "--events", "10", option, address);
+        await using var rig = await ServiceRig.StartWithPedestalsAsync();
+        var (exit, output) = await rig.CliAsync("readout", "run", "--events", "10", option, address);
         Assert.Equal(1, exit);
         Assert.Contains(address, output, StringComparison.Ordinal);
         Assert.Contains("failed", output, StringComparison.Ordinal);
