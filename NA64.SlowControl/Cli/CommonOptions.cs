@@ -36,20 +36,7 @@ internal static class CommonOptions
         var file = parse.GetValue(Setup);
         var setup = LoadSetup(parse);
         string text = file is null ? SetupLoader.DefaultText() : File.ReadAllText(file.FullName);
-        return new ServiceContext(setup, text, Clock(parse, setup), DataDirectory(setup));
-    }
-
-    /// <summary>
-    /// Where runs, the run registry and the audit log go: <c>$NA64HW_DATA</c>, else <c>~/.local/share/na64hw</c>;
-    /// never the current directory, so two shells cannot end up with two registries.
-    /// </summary>
-    public static string DataDirectory(SetupFile setup)
-    {
-        _ = setup;
-        var fromEnvironment = Environment.GetEnvironmentVariable("NA64HW_DATA");
-        if (!string.IsNullOrWhiteSpace(fromEnvironment))
-            return Path.GetFullPath(fromEnvironment);
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "na64hw");
+        return new ServiceContext(setup, text, Clock(parse, setup), setup.DataDirectory);
     }
 
     /// <summary>The service context, or null after printing the one line that says why the setup cannot be used.</summary>
