@@ -37,6 +37,17 @@ public static class Na64hwCli
             return ExitCodes.Refused;
         }
 
-        return await parse.InvokeAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug or a case no command foresaw: one line for the operator, the whole story in the JSON log.
+            log.Error(e, "Command {Command} failed unexpectedly", string.Join(' ', args));
+            Console.Error.WriteLine($"na64hw: {e.GetType().Name}: {e.Message.Split('\n')[0]} (the log file has the details)");
+            return ExitCodes.Failed;
+        }
     }
 }
