@@ -53,7 +53,7 @@ public static class ServiceApp
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<Problems.Handler>();
-        services.AddOpenApi();
+        services.AddOpenApi(OpenApiSecurity.Add);
         ApiSecurity.Add(services, context, log);
 
         var app = builder.Build();

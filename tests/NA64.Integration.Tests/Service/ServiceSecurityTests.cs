@@ -36,11 +36,16 @@ public sealed class ServiceSecurityTests
             foreach (var operation in path.Value.EnumerateObject())
             {
                 if (operation.Name is "post" or "put" or "delete" or "patch")
+                {
                     writes.Add((operation.Name.ToUpperInvariant(), path.Name.Replace("{name}", ServiceRig.Strips, StringComparison.Ordinal)));
+                    // The document itself says which calls need a token.
+                    Assert.True(operation.Value.TryGetProperty("security", out _), $"{operation.Name} {path.Name} declares no security");
+                }
             }
         }
 
         Assert.True(writes.Count >= 6, $"only {writes.Count} write operations in the document");
+        Assert.Equal("bearer", document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
         int sent = 0;
         foreach (var (method, path) in writes)
         {
