@@ -129,7 +129,7 @@ public static class BeamLineCodec
         var rest = space < 0 ? "" : line[(space + 1)..];
         switch (head)
         {
-            case P.ReplyAccepted when rest.Length == 0:
+            case P.ReplyAccepted when space < 0:
                 return BeamLineOutcome.Accepted;
             case P.ReplyPending when P.IsName(rest):
                 return new BeamLineOutcome(BeamLineOutcomeKind.PendingOperator, Ticket: rest);
@@ -170,5 +170,5 @@ public static class BeamLineCodec
         : throw new ArgumentException($"reason is '{value}'; it must be 1 to {P.MaxReasonLength} printable ASCII characters", nameof(value));
 
     private static BeamLineReplyException Bad(string request, string line, string why) =>
-        new($"Beam-line gateway reply '{Printable.Escape(line)}' to '{request}': {why}", request, line);
+        new($"Beam-line gateway reply '{Printable.Escape(line)}' to '{request}': {Printable.Escape(why)}", request, line);
 }
