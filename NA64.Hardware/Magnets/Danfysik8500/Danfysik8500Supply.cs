@@ -126,11 +126,12 @@ public sealed class Danfysik8500Supply : IMagnetSupply
             var request = Danfysik8500Protocol.WriteSetpoint.Format(ppm);
             await SendAsync(request, ct).ConfigureAwait(false);
             var readRequest = Danfysik8500Protocol.ReadSetpoint.Format();
+            var expected = ppm.ToString(CultureInfo.InvariantCulture);
             var reply = await ExchangeAsync(readRequest, ct).ConfigureAwait(false);
-            var back = Danfysik8500Codec.ParseInteger(readRequest, reply);
+            var back = ReadBackOf(request, expected, () => Danfysik8500Codec.ParseInteger(readRequest, reply));
             if (back != ppm)
             {
-                throw new Danfysik8500DirectiveNotTakenException(request, readRequest, reply, ppm.ToString(CultureInfo.InvariantCulture));
+                throw new Danfysik8500DirectiveNotTakenException(request, readRequest, reply, expected);
             }
 
             _log.Information("{Magnet} setpoint {Amps} A ({Ppm} ppm) confirmed by RA", Name, amps, ppm);
@@ -178,7 +179,9 @@ public sealed class Danfysik8500Supply : IMagnetSupply
         OnLineAsync(async ct =>
         {
             await SendAsync(request, ct).ConfigureAwait(false);
-            var status = await ReadStatusAsync(ct).ConfigureAwait(false);
+            var statusRequest = Danfysik8500Protocol.Status1.Format();
+            var reply = await ExchangeAsync(statusRequest, ct).ConfigureAwait(false);
+            var status = ReadBackOf(request, expected, () => Danfysik8500Codec.DecodeStatus(statusRequest, reply));
             if (!took(status))
             {
                 throw new Danfysik8500DirectiveNotTakenException(request, Danfysik8500Protocol.Status1.Format(), status.Raw, expected);
@@ -187,6 +190,24 @@ public sealed class Danfysik8500Supply : IMagnetSupply
             _log.Information("{Magnet} {Request} confirmed by S1 {Status}", Name, request, status.Raw);
             return MagnetRequestResult.Done;
         }, cancellationToken);
+
+    /// <summary>
+    /// The read-back after a directive. A unit that refuses a directive answers it with an error message (§4.2), which
+    /// comes in front of the read-back's own reply: a reply that is not of the read-back's form is that refusal, so the
+    /// directive did not take, and the exception carries the unit's text. The read-back's own reply then comes late and
+    /// the transport discards it before the next request.
+    /// </summary>
+    private static T ReadBackOf<T>(string sent, string expected, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (Danfysik8500ReplyException e)
+        {
+            throw new Danfysik8500DirectiveNotTakenException(sent, e.Request, e.RawReply, expected, e);
+        }
+    }
 
     /// <summary>One conversation with this unit: holds the line (shared by every 8500 driver on the transport) and selects the unit first.</summary>
     private async Task<T> OnLineAsync<T>(Func<CancellationToken, Task<T>> conversation, CancellationToken cancellationToken)

@@ -312,7 +312,7 @@ public sealed class Danfysik8500Model
             }
 
             _amps += rate * h;
-            _volts = Math.Abs(_amps * s.ResistanceOhms + s.InductanceHenries * rate);
+            _volts = Math.Abs(ir + s.InductanceHenries * rate);
             dt -= h;
         }
     }

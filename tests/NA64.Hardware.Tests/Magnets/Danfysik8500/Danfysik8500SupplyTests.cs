@@ -173,6 +173,23 @@ public sealed class Danfysik8500SupplyTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task An_error_message_where_the_read_back_was_expected_is_a_directive_not_taken()
+    {
+        // The unit's refusal of N comes in front of the S1 reply: the driver reads it as the read-back.
+        _replies["S1"] = "ERROR: INTERLOCK ACTIVE";
+        var supply = Create();
+        var e = await Assert.ThrowsAsync<Danfysik8500DirectiveNotTakenException>(() => supply.SwitchOnAsync());
+        Assert.Equal("N", e.Sent);
+        Assert.Equal("ERROR: INTERLOCK ACTIVE", e.ReadBack);
+        Assert.IsType<Danfysik8500ReplyException>(e.InnerException);
+
+        _replies["RA"] = "ERROR: LOCAL MODE";
+        var wa = await Assert.ThrowsAsync<Danfysik8500DirectiveNotTakenException>(() => supply.SetCurrentAsync(10));
+        Assert.Equal("WA 10000", wa.Sent);
+        Assert.Equal("ERROR: LOCAL MODE", wa.ReadBack);
+    }
+
+    [Fact]
     public async Task Reset_that_leaves_the_sum_interlock_throws()
     {
         _replies["S1"] = "!!.......!..........!.!.";
