@@ -83,6 +83,7 @@ internal static class SimCommands
         sim.Subcommands.Add(inject);
         sim.Subcommands.Add(SimMsadcCommand.Build(log));
         sim.Subcommands.Add(SimBeamLineCommand.Build(log));
+        sim.Subcommands.Add(SimDanfysikCommand.Build(log));
         return sim;
     }
 
