@@ -67,6 +67,7 @@ public sealed partial class MagnetController
                 }
                 _plan.LastSent = goal;
                 _plan.Phase = reverse ? MagnetRampPhase.ToZero : MagnetRampPhase.ToTarget;
+                if (!reverse) EndRamp(_plan);
             }
         }
         catch (DeviceException)
@@ -148,6 +149,7 @@ public sealed partial class MagnetController
                 }
                 p.LastSent = next;
                 p.LastStep = now;
+                if (!reverse && next == goal) EndRamp(p);
                 return;
             }
             if (reverse)
@@ -173,15 +175,20 @@ public sealed partial class MagnetController
                 _log.Information("Magnet {Magnet}: at zero for {Wait}, polarity {Polarity} sent", Name, _settings.ZeroCrossingWait, wanted);
                 return;
             }
-            // The last setpoint of the ramp is on the supply: the readbacks decide when it is AtSetpoint.
-            _plan = null;
-            _log.Information("Magnet {Magnet}: last setpoint {Target} A sent", Name, A(p.Target));
+            EndRamp(p);
         }
         catch (DeviceException e)
         {
             _log.Error(e, "Magnet {Magnet}: ramp step refused", Name);
             AbandonRamp(e.Message);
         }
+    }
+
+    /// <summary>The last setpoint of the ramp is on the supply: from here the readbacks decide when it is AtSetpoint.</summary>
+    private void EndRamp(RampPlan p)
+    {
+        _plan = null;
+        _log.Information("Magnet {Magnet}: last setpoint {Target} A of the ramp sent", Name, A(p.Target));
     }
 
     /// <summary>Sends one current setpoint (signed; the supply takes the magnitude); true when carried out.</summary>
