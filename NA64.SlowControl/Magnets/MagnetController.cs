@@ -116,12 +116,15 @@ public sealed partial class MagnetController
     public string ToDotGraph() => new StateGraph(_machine.GetInfo()).ToGraph(new MagnetGraphStyle());
 
     /// <summary>
-    /// Stateless has no description parameter for async internal transitions with a guard and prints "Function"
-    /// there; this style writes what those guards mean.
+    /// Stateless has no description parameter for async internal transitions with a guard or for guarded dynamic
+    /// transitions, and prints "Function" there; this style writes what those guards and decisions mean.
     /// </summary>
     private sealed class MagnetGraphStyle : UmlDotGraphStyle
     {
         private const string Unnamed = "Function";
+
+        public override string FormatOneDecisionNode(string nodeName, string label) =>
+            base.FormatOneDecisionNode(nodeName, label == Unnamed ? "state as read back" : label);
 
         public override string FormatOneTransition(string sourceNodeName, string trigger, IEnumerable<string> actions,
             string destinationNodeName, IEnumerable<string> guards) =>
