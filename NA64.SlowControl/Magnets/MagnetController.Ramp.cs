@@ -14,6 +14,9 @@ namespace NA64.SlowControl.Magnets;
 public sealed partial class MagnetController
 {
     private RampPlan? _plan;
+    // The last setpoint carried out and when (signed): a step sent after the last readback is not in it yet.
+    private double _lastSentAmps;
+    private DateTimeOffset? _lastSentTime;
 
     /// <summary>A ramp under way: signed target and rate, the last setpoint sent (signed) and when.</summary>
     private sealed class RampPlan(double target, double rate, double lastSent, DateTimeOffset lastStep, bool safe)
@@ -37,9 +40,12 @@ public sealed partial class MagnetController
         double previousTarget = _targetAmps;
         var now = _time.GetUtcNow();
         _targetAmps = request.Amps;
-        _plan = new RampPlan(request.Amps, request.AmpsPerSecond, SignedSetpoint(r), now, safe: false);
+        // A ramp continues from the setpoint last sent, even one the readbacks do not show yet (sent after the last
+        // readback): starting from an older readback would make the next step steeper than dI/dt.
+        double from = _lastSentTime is { } sent && (_lastTime is not { } read || sent >= read) ? _lastSentAmps : SignedSetpoint(r);
+        _plan = new RampPlan(request.Amps, request.AmpsPerSecond, from, now, safe: false);
         _log.Information("Magnet {Magnet}: ramp to {Target} A at {Rate} A/s from {Setpoint} A ({Output})",
-            Name, request.Amps, request.AmpsPerSecond, SignedSetpoint(r), r.Output);
+            Name, request.Amps, request.AmpsPerSecond, from, r.Output);
         try
         {
             if (r.Output != MagnetOutput.On)
@@ -198,7 +204,10 @@ public sealed partial class MagnetController
         double tolerance = _settings.ToleranceAmps;
         var result = await RequestAsync($"setpoint {A(signedAmps)} A", c => _hw.SetCurrentAsync(magnitude, c),
             rb => Math.Abs(rb.SetpointAmps - magnitude) <= tolerance, () => _targetAmps = signedAmps).ConfigureAwait(false);
-        return result.Outcome == MagnetRequestOutcome.Done;
+        if (result.Outcome != MagnetRequestOutcome.Done) return false;
+        _lastSentAmps = signedAmps;
+        _lastSentTime = _time.GetUtcNow();
+        return true;
     }
 
     /// <summary>Stops the ramp where it is: the setpoint on the supply becomes the target (the readbacks say where that is).</summary>

@@ -46,6 +46,31 @@ public class MagnetControllerTests
     }
 
     [Fact]
+    public async Task A_new_ramp_right_after_the_last_step_of_another_continues_from_that_step_within_dIdt()
+    {
+        var k = new MagnetTestKit(MagnetTestKit.Stepped);
+        k.Supply.StartAt(0);
+        await k.PollNow();
+        await k.Controller.RampToAsync(100, 10);
+        await k.Poll(10); // the last step (100 A) goes out after this poll's readback, which still shows 90 A
+        Assert.Equal(100, k.Supply.Setpoint);
+        Assert.Equal(90, k.Controller.Snapshot().SetpointAmps);
+        k.Time.Advance(TimeSpan.FromSeconds(0.1));
+
+        await k.Controller.RampToAsync(50, 10);
+        await k.PollUntil(MagnetState.AtSetpoint);
+
+        var steps = k.Supply.SetpointRequests.ToList();
+        for (int i = 1; i < steps.Count; i++)
+        {
+            double seconds = (steps[i].Time - steps[i - 1].Time).TotalSeconds;
+            Assert.True(Math.Abs(steps[i].Amps - steps[i - 1].Amps) <= (10 * seconds) + 1e-9,
+                $"step {steps[i - 1].Amps} -> {steps[i].Amps} A in {seconds} s exceeds 10 A/s");
+        }
+        Assert.Equal(50, steps[^1].Amps);
+    }
+
+    [Fact]
     public async Task AtSetpoint_needs_the_current_within_tolerance_for_the_stable_time()
     {
         var k = new MagnetTestKit(MagnetTestKit.Stepped);
