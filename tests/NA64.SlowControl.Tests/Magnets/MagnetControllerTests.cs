@@ -269,6 +269,41 @@ public class MagnetControllerTests
     }
 
     [Fact]
+    public async Task A_self_ramping_supply_reverses_with_two_setpoints_zero_then_the_target_and_the_wait_at_zero()
+    {
+        var k = new MagnetTestKit(MagnetTestKit.SelfRamping with { HasPolaritySwitch = true });
+        k.Supply.StartAt(40);
+        await k.PollNow();
+
+        await k.Controller.RampToAsync(-40);
+        await k.Poll();
+        Assert.Equal(MagnetRampPhase.ToZero, k.Controller.Snapshot().RampPhase);
+        await k.PollUntil(MagnetState.AtSetpoint);
+
+        Assert.Equal(["SetCurrent 0", "SetPolarity -1", "SetCurrent 40"], k.Supply.Requests.Select(r => $"{r.What} {r.Value}"));
+        var atZero = k.Supply.Requests[0].Time + TimeSpan.FromSeconds(10); // 40 A at the supply's 4 A/s
+        Assert.True(k.Supply.Requests[1].Time >= atZero + TimeSpan.FromSeconds(10), "polarity switched before the wait at zero");
+        Assert.Equal(-40, k.Controller.Snapshot().TargetAmps);
+        Assert.InRange(k.Controller.Snapshot().Amps!.Value, -41, -39);
+    }
+
+    [Fact]
+    public async Task A_beam_line_magnet_goes_to_standby_and_a_ramp_from_standby_switches_it_on_first()
+    {
+        var k = new MagnetTestKit(MagnetTestKit.BeamLine);
+        await k.PollNow();
+        Assert.Equal(MagnetState.Off, k.State);
+
+        await k.Controller.StandbyAsync();
+        await k.Poll();
+        Assert.Equal(MagnetState.Standby, k.State);
+        await k.Controller.RampToAsync(100);
+        await k.PollUntil(MagnetState.AtSetpoint);
+
+        Assert.Equal(["Standby", "SwitchOn", "SetCurrent"], k.Supply.Requests.Select(r => r.What));
+    }
+
+    [Fact]
     public async Task A_request_held_for_an_operator_is_shown_pending_and_done_only_when_the_readbacks_show_it()
     {
         var k = new MagnetTestKit(MagnetTestKit.BeamLine);
