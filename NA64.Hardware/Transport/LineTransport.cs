@@ -584,7 +584,7 @@ public sealed class LineTransport : IAsyncDisposable
                 }
             }
 
-            waiter?.TrySetResult();
+            // Unsolicited lines first: they arrived before the reply that wakes the caller, so the caller sees their effect.
             if (unsolicited is not null)
             {
                 foreach (var line in unsolicited)
@@ -592,6 +592,8 @@ public sealed class LineTransport : IAsyncDisposable
                     _unsolicited(line);
                 }
             }
+
+            waiter?.TrySetResult();
         }
 
         private bool EndsWithTerminator() =>
