@@ -82,6 +82,7 @@ internal static class SimCommands
         }));
         sim.Subcommands.Add(inject);
         sim.Subcommands.Add(SimMsadcCommand.Build(log));
+        sim.Subcommands.Add(SimGenesysCommand.Build(log));
         return sim;
     }
 
