@@ -336,7 +336,9 @@ public sealed class GenesysSupply : IMagnetSupply, IDisposable
     /// <summary><c>ADR n</c> unless the line's last selection is this unit. Runs inside the line's turn.</summary>
     private async Task SelectAsync(bool force, CancellationToken cancellationToken)
     {
-        if (!force && _line.Addressed == Address)
+        // A port that is down will be re-opened by this exchange; whatever answers then (a restarted unit, a new
+        // terminal-server session) has no selection we know of, so ADR goes first.
+        if (!force && _line.Addressed == Address && _transport.IsConnected)
         {
             return;
         }

@@ -86,7 +86,12 @@ public sealed class GenesysDriverTests
             Transport = new LineTransport(new InMemoryEndpoint(() =>
             {
                 var (host, device) = InMemoryDuplex.CreatePair();
-                _serving.Add(Task.Run(() => Server.ServeAsync(device, _stop.Token)));
+                _serving.Add(Task.Run(async () =>
+                {
+                    // A disconnect fault ends the session; closing the device side then shows the host a hang-up.
+                    await Server.ServeAsync(device, _stop.Token);
+                    await device.DisposeAsync();
+                }));
                 return host;
             }), GenesysProtocol.Framing, Time);
             Supplies = addresses.Select(a => new GenesysSupply(Transport, a, new MagnetLimits($"MAG{a}", maxAmps, maxVolts), time: Time)).ToArray();
@@ -324,6 +329,29 @@ public sealed class GenesysDriverTests
                 selected = next;
             }
         }
+    }
+
+    [Fact]
+    public async Task After_the_port_is_re_opened_ADR_goes_first_even_if_the_line_had_this_unit_selected()
+    {
+        await using var rig = new Rig();
+        await Within(rig.Supply.InitializeAsync());
+        rig.Server.Faults.Disconnect();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (rig.Transport.IsConnected && watch.Elapsed < Guard)
+        {
+            await Task.Yield();
+        }
+
+        Assert.False(rig.Transport.IsConnected);
+        Assert.Null(rig.Wire.Respond("ADR 29")); // the far end lost its selection (a restarted unit or session)
+        var mark = rig.Device.Requests.Count;
+
+        var read = await Within(rig.Supply.ReadAsync());
+        Assert.Equal(MagnetOutput.Off, read.Output);
+        Assert.Equal(["ADR 6", "OUT?"], rig.Device.Requests.Skip(mark).Take(2));
+        Assert.Equal(1, rig.Transport.Counters.Reconnects);
+        Assert.Equal(0, rig.Transport.Counters.Timeouts);
     }
 
     [Fact]
