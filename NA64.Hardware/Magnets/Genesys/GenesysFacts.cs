@@ -47,8 +47,8 @@ public static partial class GenesysFacts
     public static GenesysModel ParseModel(string model) =>
         TryParseModel(model) ?? throw new FormatException($"Genesys model '{model}' is not of the form GEN<volts>-<amps>, e.g. GEN8-400");
 
-    // The manuals list GEN<V>-<I> with integer or one-decimal ratings (GEN7.5-1000, GEN12.5-60); a trailing option
-    // suffix after a space or a dash letter is not part of the ratings.
+    // The manuals list GEN<V>-<I> with integer or decimal ratings (GEN7.5-1000, GEN12.5-60). Anything else (an option
+    // suffix, a foreign model) is refused rather than guessed at: the ratings bound every setpoint.
     [GeneratedRegex(@"^GEN(?<v>\d{1,4}(\.\d{1,3})?)-(?<i>\d{1,4}(\.\d{1,3})?)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ModelPattern();
 }
