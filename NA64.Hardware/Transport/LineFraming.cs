@@ -45,6 +45,13 @@ public sealed record LineFraming
     /// </summary>
     public static LineFraming DanfysikCrLfCr { get; } = new("\r", "\n\r"u8);
 
+    /// <summary>
+    /// Lines the device may send on its own, outside any exchange (a Genesys SRQ <c>!nn</c>). A reply line for which
+    /// this returns true is never handed to a caller as a reply: <see cref="LineTransport"/> counts it and raises
+    /// <see cref="LineTransport.UnsolicitedLine"/>. Null: every line is a reply.
+    /// </summary>
+    public Func<string, bool>? IsUnsolicited { get; init; }
+
     /// <summary>Appended to every request.</summary>
     public string RequestTerminator { get; }
 
@@ -66,6 +73,7 @@ public sealed record LineFraming
         other is not null
         && RequestTerminator == other.RequestTerminator
         && MaxLineLength == other.MaxLineLength
+        && ReferenceEquals(IsUnsolicited, other.IsUnsolicited)
         && _replyTerminator.AsSpan().SequenceEqual(other._replyTerminator);
 
     public override int GetHashCode()

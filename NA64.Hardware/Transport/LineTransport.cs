@@ -66,6 +66,13 @@ public sealed class LineTransport : IAsyncDisposable
     public event EventHandler? Reconnected;
 
     /// <summary>
+    /// A line that <see cref="LineFraming.IsUnsolicited"/> marks as device-initiated (e.g. a Genesys SRQ), whenever
+    /// it arrives, even in the middle of an exchange: it is not taken as the reply. Raised on the reader's thread,
+    /// outside any lock; handlers must be quick and must not await an exchange of this transport.
+    /// </summary>
+    public event EventHandler<string>? UnsolicitedLine;
+
+    /// <summary>
     /// After this many timeouts in a row the port is closed and re-opened at the next exchange. A serial line
     /// whose far end vanished (USB adapter unplugged, pty hung up) does not always report an error through
     /// System.IO.Ports; it only stops answering. 0 keeps the port open whatever happens.
@@ -226,7 +233,7 @@ public sealed class LineTransport : IAsyncDisposable
             throw new TransportDisconnectedException(Address, e);
         }
 
-        var connection = new Connection(stream, _framing, Counters, _log, Address);
+        var connection = new Connection(stream, _framing, Counters, _log, Address, RaiseUnsolicited);
         bool reconnect;
         lock (_connectionLock)
         {
@@ -266,6 +273,19 @@ public sealed class LineTransport : IAsyncDisposable
         {
             // A subscriber's bug must not fail the exchange that happened to re-open the port; it is reported, not hidden.
             _log.Error(e, "{Port} a Reconnected handler failed", Address);
+        }
+    }
+
+    private void RaiseUnsolicited(string line)
+    {
+        try
+        {
+            UnsolicitedLine?.Invoke(this, line);
+        }
+        catch (Exception e)
+        {
+            // A subscriber's bug must not kill the reader of the port; it is reported, not hidden.
+            _log.Error(e, "{Port} an UnsolicitedLine handler failed on {Line}", Address, Printable.Escape(line));
         }
     }
 
@@ -335,6 +355,7 @@ public sealed class LineTransport : IAsyncDisposable
         private readonly TransportCounters _counters;
         private readonly Serilog.ILogger _log;
         private readonly string _address;
+        private readonly Action<string> _unsolicited;
         private readonly Lock _lock = new();
         private readonly Queue<Item> _items = new();
         private readonly CancellationTokenSource _stop = new();
@@ -347,8 +368,9 @@ public sealed class LineTransport : IAsyncDisposable
         private TaskCompletionSource? _waiter;
         private Task _reader = Task.CompletedTask;
 
-        public Connection(Stream stream, LineFraming framing, TransportCounters counters, Serilog.ILogger log, string address)
+        public Connection(Stream stream, LineFraming framing, TransportCounters counters, Serilog.ILogger log, string address, Action<string> unsolicited)
         {
+            _unsolicited = unsolicited;
             Stream = stream;
             _framing = framing;
             _counters = counters;
@@ -501,6 +523,7 @@ public sealed class LineTransport : IAsyncDisposable
         private void Receive(ReadOnlySpan<byte> data)
         {
             TaskCompletionSource? waiter = null;
+            List<string>? unsolicited = null;
             lock (_lock)
             {
                 foreach (var b in data)
@@ -520,10 +543,20 @@ public sealed class LineTransport : IAsyncDisposable
                         else
                         {
                             var text = System.Text.Encoding.Latin1.GetString(_partial, 0, _partialLength - _terminator.Length);
-                            _items.Enqueue(new Item(ItemKind.Line, text, _partialLength, null));
+                            bool isUnsolicited = _framing.IsUnsolicited?.Invoke(text) == true;
+                            if (isUnsolicited)
+                            {
+                                _counters.AddUnsolicited();
+                                (unsolicited ??= []).Add(text);
+                            }
+                            else
+                            {
+                                _items.Enqueue(new Item(ItemKind.Line, text, _partialLength, null));
+                            }
+
                             if (_log.IsEnabled(LogEventLevel.Verbose))
                             {
-                                _log.Verbose("{Port} {Direction} {Frame}", _address, "rx", Printable.Escape(text));
+                                _log.Verbose("{Port} {Direction} {Frame}", _address, isUnsolicited ? "rx-unsolicited" : "rx", Printable.Escape(text));
                             }
                         }
 
@@ -548,6 +581,15 @@ public sealed class LineTransport : IAsyncDisposable
                 {
                     waiter = _waiter;
                     _waiter = null;
+                }
+            }
+
+            // Unsolicited lines first: they arrived before the reply that wakes the caller, so the caller sees their effect.
+            if (unsolicited is not null)
+            {
+                foreach (var line in unsolicited)
+                {
+                    _unsolicited(line);
                 }
             }
 

@@ -10,6 +10,7 @@ public sealed class TransportCounters
     private long _reconnects;
     private long _bytesSent;
     private long _bytesReceived;
+    private long _unsolicitedLines;
 
     /// <summary>Requests written (exchanges and sends).</summary>
     public long Requests => Interlocked.Read(ref _requests);
@@ -26,9 +27,14 @@ public sealed class TransportCounters
     /// <summary>Times the endpoint was re-opened after a disconnect.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
+    /// <summary>Lines the framing marks as unsolicited (device-initiated), routed to <see cref="LineTransport.UnsolicitedLine"/>.</summary>
+    public long UnsolicitedLines => Interlocked.Read(ref _unsolicitedLines);
+
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    internal void AddUnsolicited() => Interlocked.Increment(ref _unsolicitedLines);
 
     internal void AddRequest() => Interlocked.Increment(ref _requests);
 

@@ -84,6 +84,7 @@ internal static class SimCommands
         sim.Subcommands.Add(SimMsadcCommand.Build(log));
         sim.Subcommands.Add(SimBeamLineCommand.Build(log));
         sim.Subcommands.Add(SimDanfysikCommand.Build(log));
+        sim.Subcommands.Add(SimGenesysCommand.Build(log));
         return sim;
     }
 
