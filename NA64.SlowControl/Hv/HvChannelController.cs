@@ -1,5 +1,6 @@
 using NA64.Hardware.Errors;
 using NA64.Hardware.Hv;
+using NA64.SlowControl.Controllers;
 using NA64.SlowControl.Setup;
 using Serilog;
 using Stateless;
@@ -47,6 +48,7 @@ public sealed partial class HvChannelController
     private readonly HvControllerSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly EventOutbox _outbox;
     private readonly StateMachine<HvChannelState, Trigger> _machine;
     private readonly StateMachine<HvChannelState, Trigger>.TriggerWithParameters<HvObservation> _readback;
     private readonly StateMachine<HvChannelState, Trigger>.TriggerWithParameters<Exception> _pollFailed;
@@ -72,6 +74,7 @@ public sealed partial class HvChannelController
         _settings = settings ?? throw new ArgumentNullException(nameof(settings));
         _time = time ?? TimeProvider.System;
         _log = (log ?? Serilog.Core.Logger.None).ForContext<HvChannelController>().ForContext("Channel", setup.Name);
+        _outbox = new EventOutbox($"HV {setup.Name}", _log);
         _targetVolts = setup.NominalVolts;
         _currentLimit = setup.CurrentLimitMicroamps;
         _rampUp = setup.RampUpVoltsPerSecond;
@@ -240,7 +243,7 @@ public sealed partial class HvChannelController
             _log.Information("HV {Channel}: {From} -> {To} on {Trigger}", Name, t.Source, t.Destination, t.Trigger);
             _snapshot = MakeSnapshot();
             var (from, to) = (t.Source, t.Destination);
-            Post(() => InvokeEach(StateChanged, h => ((Action<HvChannelState, HvChannelState>)h)(from, to), nameof(StateChanged)));
+            _outbox.Post(StateChanged, h => h(from, to), nameof(StateChanged));
         });
         _machine.OnUnhandledTrigger((state, trigger, unmet) => throw Refusal(state, trigger, unmet));
     }
@@ -432,71 +435,19 @@ public sealed partial class HvChannelController
     // Events: queued inside the gate, raised after it
     // ---------------------------------------------------------------------------------------------
 
-    private readonly Queue<Action> _events = new();
-    private bool _dispatching;
-
-    private void Post(Action raise)
-    {
-        lock (_events) _events.Enqueue(raise);
-    }
-
     /// <summary>Publishes the snapshot, releases the gate, then raises the queued events.</summary>
     private void ReleaseGate()
     {
         _snapshot = MakeSnapshot();
         _gate.Release();
-        DispatchEvents();
-    }
-
-    /// <summary>
-    /// Raises queued events in order, one dispatcher at a time: a caller that finds another dispatching (e.g. a
-    /// handler's own command on this channel) leaves its events to it, so the order holds and nothing waits.
-    /// </summary>
-    private void DispatchEvents()
-    {
-        lock (_events)
-        {
-            if (_dispatching) return;
-            _dispatching = true;
-        }
-        while (true)
-        {
-            Action? next;
-            lock (_events)
-            {
-                if (!_events.TryDequeue(out next))
-                {
-                    _dispatching = false;
-                    return;
-                }
-            }
-            next();
-        }
-    }
-
-    /// <summary>Calls every subscriber; one that throws is logged and the others still run.</summary>
-    private void InvokeEach(Delegate? handlers, Action<Delegate> call, string eventName)
-    {
-        if (handlers is null) return;
-        foreach (var handler in handlers.GetInvocationList())
-        {
-            try
-            {
-                call(handler);
-            }
-            catch (Exception e)
-            {
-                // A subscriber's bug must not stop the poller, the other subscribers or the events after it.
-                _log.Error(e, "HV {Channel}: a {Event} handler failed", Name, eventName);
-            }
-        }
+        _outbox.Dispatch();
     }
 
     private void Raise(AlarmSeverity severity, HvAlarmKind kind, string message)
     {
         var alarm = new Alarm(_time.GetUtcNow(), Name, severity, kind, message);
         _log.Warning("HV alarm {Severity} {Kind} on {Channel}: {Message}", severity, kind, Name, message);
-        Post(() => InvokeEach(AlarmRaised, h => ((Action<Alarm>)h)(alarm), nameof(AlarmRaised)));
+        _outbox.Post(AlarmRaised, h => h(alarm), nameof(AlarmRaised));
     }
 
     private HvChannelSnapshot MakeSnapshot()

@@ -1,6 +1,7 @@
 using System.Globalization;
 using NA64.Hardware.Errors;
 using NA64.Hardware.Magnets;
+using NA64.SlowControl.Controllers;
 using NA64.SlowControl.Hv;
 using Serilog;
 using Stateless;
@@ -59,6 +60,7 @@ public sealed partial class MagnetController
     private readonly MagnetCalibration? _calibration;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly EventOutbox _outbox;
     private readonly StateMachine<MagnetState, Trigger> _machine;
     private readonly StateMachine<MagnetState, Trigger>.TriggerWithParameters<MagnetObservation> _readback;
     private readonly StateMachine<MagnetState, Trigger>.TriggerWithParameters<Exception> _pollFailed;
@@ -85,6 +87,7 @@ public sealed partial class MagnetController
         _calibration = calibration;
         _time = time ?? TimeProvider.System;
         _log = (log ?? Serilog.Core.Logger.None).ForContext<MagnetController>().ForContext("Magnet", supply.Name);
+        _outbox = new EventOutbox($"Magnet {supply.Name}", _log);
 
         _machine = new StateMachine<MagnetState, Trigger>(MagnetState.Unknown, FiringMode.Queued);
         _readback = _machine.SetTriggerParameters<MagnetObservation>(Trigger.Readback);
@@ -211,7 +214,7 @@ public sealed partial class MagnetController
             _log.Information("Magnet {Magnet}: {From} -> {To} on {Trigger}", Name, t.Source, t.Destination, t.Trigger);
             _snapshot = MakeSnapshot();
             var (from, to) = (t.Source, t.Destination);
-            Post(() => InvokeEach(StateChanged, h => ((Action<MagnetState, MagnetState>)h)(from, to), nameof(StateChanged)));
+            _outbox.Post(StateChanged, h => h(from, to), nameof(StateChanged));
         });
         _machine.OnUnhandledTrigger((state, trigger, unmet) => throw Refusal(state, trigger));
     }
@@ -428,71 +431,19 @@ public sealed partial class MagnetController
     // Events: queued inside the gate, raised after it
     // ---------------------------------------------------------------------------------------------
 
-    private readonly Queue<Action> _events = new();
-    private bool _dispatching;
-
-    private void Post(Action raise)
-    {
-        lock (_events) _events.Enqueue(raise);
-    }
-
     /// <summary>Publishes the snapshot, releases the gate, then raises the queued events.</summary>
     private void ReleaseGate()
     {
         _snapshot = MakeSnapshot();
         _gate.Release();
-        DispatchEvents();
-    }
-
-    /// <summary>
-    /// Raises queued events in order, one dispatcher at a time: a caller that finds another dispatching (e.g. a
-    /// handler's own command on this magnet) leaves its events to it, so the order holds and nothing waits.
-    /// </summary>
-    private void DispatchEvents()
-    {
-        lock (_events)
-        {
-            if (_dispatching) return;
-            _dispatching = true;
-        }
-        while (true)
-        {
-            Action? next;
-            lock (_events)
-            {
-                if (!_events.TryDequeue(out next))
-                {
-                    _dispatching = false;
-                    return;
-                }
-            }
-            next();
-        }
-    }
-
-    /// <summary>Calls every subscriber; one that throws is logged and the others still run.</summary>
-    private void InvokeEach(Delegate? handlers, Action<Delegate> call, string eventName)
-    {
-        if (handlers is null) return;
-        foreach (var handler in handlers.GetInvocationList())
-        {
-            try
-            {
-                call(handler);
-            }
-            catch (Exception e)
-            {
-                // A subscriber's bug must not stop the poller, the other subscribers or the events after it.
-                _log.Error(e, "Magnet {Magnet}: a {Event} handler failed", Name, eventName);
-            }
-        }
+        _outbox.Dispatch();
     }
 
     private void Raise(AlarmSeverity severity, MagnetAlarmKind kind, string message)
     {
         var alarm = new MagnetAlarm(_time.GetUtcNow(), Name, severity, kind, message);
         _log.Warning("Magnet alarm {Severity} {Kind} on {Magnet}: {Message}", severity, kind, Name, message);
-        Post(() => InvokeEach(AlarmRaised, h => ((Action<MagnetAlarm>)h)(alarm), nameof(AlarmRaised)));
+        _outbox.Post(AlarmRaised, h => h(alarm), nameof(AlarmRaised));
     }
 
     private MagnetSnapshot MakeSnapshot()
