@@ -1,7 +1,5 @@
 using System.CommandLine;
-using NA64.Simulators.Clock;
 using NA64.Simulators.Hv.CaenN1470;
-using NA64.Simulators.Serving;
 using Serilog;
 
 namespace NA64.SlowControl.Cli;
@@ -13,60 +11,21 @@ internal static class SimCommands
     {
         var sim = new Command("sim", "Serve simulated devices for bench tests and other programs");
 
-        var pty = new Option<bool>("--pty") { Description = "Serve on a new pseudo-terminal and print its /dev/pts path" };
-        var tcp = new Option<int?>("--tcp") { Description = "Serve on this TCP port (the NDT1470 speaks on 1470)" };
+        var line = new SimLine("Serve on this TCP port (the NDT1470 speaks on 1470)");
         var boards = new Option<int>("--boards") { Description = "Boards on the simulated RS-485 chain (addresses 0..N-1)", DefaultValueFactory = _ => 1 };
-        var baud = new Option<int?>("--baud") { Description = "Pace replies like an RS-232 line at this baud rate (e.g. 9600)" };
-        var simSpeed = InvariantNumber.Option("--sim-speed", "Simulated time runs this many times faster than real time");
-        simSpeed.DefaultValueFactory = _ => 1.0;
-        var caen = new Command("caen-n1470", "CAEN N1470 HV board(s), byte-exact") { pty, tcp, boards, baud, simSpeed };
+        var caen = new Command("caen-n1470", "CAEN N1470 HV board(s), byte-exact") { boards };
+        line.AddTo(caen);
         caen.SetAction(async (parse, ct) =>
         {
-            // Checked here rather than in a validator: validators do not see the options' default values.
-            var problem = parse.GetValue(pty) == (parse.GetValue(tcp) is not null) ? "give exactly one of --pty or --tcp PORT"
-                : parse.GetValue(boards) is < 1 or > 32 ? $"--boards is {parse.GetValue(boards)}; a CAEN RS-485 chain holds 1 to 32 boards"
-                : parse.GetValue(tcp) is { } port and (< 0 or > 65535) ? $"--tcp is {port}; a TCP port is 0..65535"
-                : parse.GetValue(baud) is { } rate and <= 0 ? $"--baud is {rate}; it must be greater than 0"
-                : parse.GetValue(simSpeed) is var f && (f <= 0 || double.IsNaN(f)) ? $"--sim-speed is {f}; it must be greater than 0"
-                : null;
+            var problem = parse.GetValue(boards) is < 1 or > 32 ? $"--boards is {parse.GetValue(boards)}; a CAEN RS-485 chain holds 1 to 32 boards" : line.Problem(parse);
             if (problem is not null)
-            {
-                Console.Error.WriteLine($"Refused: {problem}");
-                return 2;
-            }
+                return SimLine.Refuse(problem);
 
-            var speed = parse.GetValue(simSpeed);
-            TimeProvider clock = speed == 1.0 ? TimeProvider.System : new SimulationClock(TimeProvider.System, speed);
+            var clock = line.Clock(parse);
             var bus = new CaenN1470Bus(Enumerable.Range(0, parse.GetValue(boards))
                 .Select(a => new CaenN1470Wire(new CaenN1470BoardModel(a, clock, log: log), log)));
-            var server = new LineDeviceServer(bus, clock, baudRate: parse.GetValue(baud), log: log);
-            if (parse.GetValue(pty))
-            {
-                await using var terminal = new PtyDeviceServer(server, log);
-                terminal.Start();
-                Console.WriteLine(terminal.SlavePath);
-                log.Information("Simulated CAEN N1470 chain of {Boards} board(s) on {Device}", bus.Boards.Count, terminal.SlavePath);
-                await Task.WhenAny(terminal.Serving, WaitForCancellation(ct)).ConfigureAwait(false);
-            }
-            else
-            {
-                await using var listener = new TcpDeviceServer(server, parse.GetValue(tcp)!.Value, log: log);
-                try
-                {
-                    listener.Start();
-                }
-                catch (ListenException e)
-                {
-                    Console.Error.WriteLine($"Refused: {e.Message}");
-                    return ExitCodes.Refused;
-                }
-
-                Console.WriteLine($"tcp:127.0.0.1:{listener.Port}");
-                log.Information("Simulated CAEN N1470 chain of {Boards} board(s) on TCP port {Port}", bus.Boards.Count, listener.Port);
-                await WaitForCancellation(ct).ConfigureAwait(false);
-            }
-
-            return 0;
+            return await line.ServeAsync(parse, line.Server(parse, bus, clock, log),
+                $"Simulated CAEN N1470 chain of {bus.Boards.Count} board(s)", log, ct).ConfigureAwait(false);
         });
         sim.Subcommands.Add(caen);
 
@@ -86,12 +45,5 @@ internal static class SimCommands
         sim.Subcommands.Add(SimDanfysikCommand.Build(log));
         sim.Subcommands.Add(SimGenesysCommand.Build(log));
         return sim;
-    }
-
-    private static async Task WaitForCancellation(CancellationToken ct)
-    {
-        var done = new TaskCompletionSource();
-        await using (ct.Register(() => done.TrySetResult()))
-            await done.Task.ConfigureAwait(false);
     }
 }
