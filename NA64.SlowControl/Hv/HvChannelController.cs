@@ -112,27 +112,11 @@ public sealed partial class HvChannelController
     public HvChannelSnapshot Snapshot() => _snapshot;
 
     /// <summary>The machine as a UML dot graph (docs/hv-channel-states.dot is generated from it).</summary>
-    public string ToDotGraph() => new StateGraph(_machine.GetInfo()).ToGraph(new ChannelGraphStyle());
+    public string ToDotGraph() => new StateGraph(_machine.GetInfo()).ToGraph(new ReadableGraphStyle((source, trigger) =>
+        source == nameof(HvChannelState.Interlocked) && trigger == nameof(Trigger.SwitchOn)
+            ? "interlock gone, board in REMOTE"
+            : "board in REMOTE"));
 
-    /// <summary>
-    /// Stateless has no description parameter for async internal transitions with a guard or for guarded dynamic
-    /// transitions, and prints "Function" there. This style writes what those guards and decisions mean.
-    /// </summary>
-    private sealed class ChannelGraphStyle : UmlDotGraphStyle
-    {
-        private const string Unnamed = "Function";
-
-        public override string FormatOneDecisionNode(string nodeName, string label) =>
-            base.FormatOneDecisionNode(nodeName, label == Unnamed ? "state as read back" : label);
-
-        public override string FormatOneTransition(string sourceNodeName, string trigger, IEnumerable<string> actions,
-            string destinationNodeName, IEnumerable<string> guards) =>
-            base.FormatOneTransition(sourceNodeName, trigger, actions, destinationNodeName,
-                guards.Select(g => g != Unnamed ? g
-                    : sourceNodeName == nameof(HvChannelState.Interlocked) && trigger == nameof(Trigger.SwitchOn)
-                        ? "interlock gone, board in REMOTE"
-                        : "board in REMOTE").ToList());
-    }
 
     // ---------------------------------------------------------------------------------------------
     // The state machine, in one place.

@@ -116,32 +116,16 @@ public sealed partial class MagnetController
     public MagnetSnapshot Snapshot() => _snapshot;
 
     /// <summary>The machine as a UML dot graph (docs/magnet-states.dot is generated from it).</summary>
-    public string ToDotGraph() => new StateGraph(_machine.GetInfo()).ToGraph(new MagnetGraphStyle());
-
-    /// <summary>
-    /// Stateless has no description parameter for async internal transitions with a guard or for guarded dynamic
-    /// transitions, and prints "Function" there; this style writes what those guards and decisions mean.
-    /// </summary>
-    private sealed class MagnetGraphStyle : UmlDotGraphStyle
+    public string ToDotGraph() => new StateGraph(_machine.GetInfo()).ToGraph(new ReadableGraphStyle((source, trigger) => (source, trigger) switch
     {
-        private const string Unnamed = "Function";
+        (nameof(MagnetState.Ramping), nameof(Trigger.Readback)) =>
+            "still ramping: next setpoint step (<= dI/dt x elapsed), wait at zero, polarity",
+        (nameof(MagnetState.Latched), nameof(Trigger.Readback)) =>
+            "not released: safe ramp-down steps; reset with the cause still shown is reported",
+        (nameof(MagnetState.Operating), nameof(Trigger.Standby)) => "supply has standby, in REMOTE",
+        _ => "supply in REMOTE",
+    }));
 
-        public override string FormatOneDecisionNode(string nodeName, string label) =>
-            base.FormatOneDecisionNode(nodeName, label == Unnamed ? "state as read back" : label);
-
-        public override string FormatOneTransition(string sourceNodeName, string trigger, IEnumerable<string> actions,
-            string destinationNodeName, IEnumerable<string> guards) =>
-            base.FormatOneTransition(sourceNodeName, trigger, actions, destinationNodeName,
-                guards.Select(g => g != Unnamed ? g : (sourceNodeName, trigger) switch
-                {
-                    (nameof(MagnetState.Ramping), nameof(Trigger.Readback)) =>
-                        "still ramping: next setpoint step (<= dI/dt x elapsed), wait at zero, polarity",
-                    (nameof(MagnetState.Latched), nameof(Trigger.Readback)) =>
-                        "not released: safe ramp-down steps; reset with the cause still shown is reported",
-                    (nameof(MagnetState.Operating), nameof(Trigger.Standby)) => "supply has standby, in REMOTE",
-                    _ => "supply in REMOTE",
-                }).ToList());
-    }
 
     // ---------------------------------------------------------------------------------------------
     // The state machine, in one place.
