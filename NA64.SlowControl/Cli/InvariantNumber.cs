@@ -60,6 +60,33 @@ public static class InvariantNumber
         CustomParser = result => Convert(name, result),
     };
 
+    /// <summary>
+    /// An <c>Option&lt;double?&gt;</c> whose value may end in one of <paramref name="units"/> (<c>3.5Tm</c>,
+    /// <c>100GeV</c>; case-insensitive): the number before the unit parses as strictly as any other.
+    /// </summary>
+    public static Option<double?> WithUnit(string name, string description, params string[] units) => new(name)
+    {
+        Description = description,
+        CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0)
+            {
+                result.AddError($"{name}: a number is required");
+                return null;
+            }
+
+            string text = result.Tokens[^1].Value;
+            // Longest unit first, so that "GeV/c" is not cut as "GeV" leaving "/c".
+            string number = units.OrderByDescending(u => u.Length)
+                .Where(u => text.Length > u.Length && text.EndsWith(u, StringComparison.OrdinalIgnoreCase))
+                .Select(u => text[..^u.Length]).FirstOrDefault() ?? text;
+            if (TryParse(number, out double value, out string? why))
+                return value;
+            result.AddError(Refusal(name, text, $"{why} (unit, if any: {string.Join(", ", units)})"));
+            return null;
+        },
+    };
+
     private static double? Convert(string name, ArgumentResult result)
     {
         if (result.Tokens.Count == 0)

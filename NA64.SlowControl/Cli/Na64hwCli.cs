@@ -17,6 +17,7 @@ public static class Na64hwCli
         root.Subcommands.Add(ServeCommand.Build(log));
         root.Subcommands.Add(DemoCommand.Build(log));
         root.Subcommands.Add(HvCommands.Build());
+        root.Subcommands.Add(MagnetCommands.Build());
         root.Subcommands.Add(ReadoutCommands.Build());
         root.Subcommands.Add(RunsCommands.Build());
         root.Subcommands.Add(SimCommands.Build(log));

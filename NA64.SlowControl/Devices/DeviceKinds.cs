@@ -18,6 +18,15 @@ public static class DeviceKinds
     ];
 
     public static HvDeviceKind? FindHv(string name) => Hv.FirstOrDefault(k => string.Equals(k.Facts.Name, name, StringComparison.Ordinal));
+
+    public static IReadOnlyList<MagnetDeviceKind> Magnets { get; } =
+    [
+        SlowControl.Magnets.Genesys.GenesysKind.Registration,
+        SlowControl.Magnets.Danfysik8500.Danfysik8500Kind.Registration,
+        SlowControl.Magnets.BeamLine.BeamLineKind.Registration,
+    ];
+
+    public static MagnetDeviceKind? FindMagnet(string name) => Magnets.FirstOrDefault(k => string.Equals(k.Name, name, StringComparison.Ordinal));
 }
 
 /// <summary>
@@ -35,18 +44,21 @@ public sealed record HvDeviceKind(
     Func<DeviceSetup, LineTransport, TimeProvider, ILogger, IHvBoard> CreateDriver,
     Func<IReadOnlyList<DeviceSetup>, TimeProvider, ILogger, SimulatedHvPort> CreateSimulator);
 
-/// <summary>
-/// The simulated devices behind one port: what answers on the line, and the backdoor by which named faults reach a
-/// device's physics (never the wire).
-/// </summary>
-public abstract class SimulatedHvPort
+/// <summary>The simulated devices behind one port of any kind: what answers on the line, and the faults they offer.</summary>
+public abstract class SimulatedPort
 {
     /// <summary>What answers the requests of the port (a chain of boards, or one device).</summary>
     public abstract ILineDevice Device { get; }
 
     /// <summary>Device faults this kind's simulator offers, with what each does (line faults are the host's).</summary>
     public abstract IReadOnlyDictionary<string, string> Faults { get; }
+}
 
+/// <summary>
+/// The simulated HV devices behind one port, and the backdoor by which named faults reach a device's physics (never the wire).
+/// </summary>
+public abstract class SimulatedHvPort : SimulatedPort
+{
     /// <summary>Applies a fault of <see cref="Faults"/> to <paramref name="channel"/> of <paramref name="device"/>.</summary>
     public abstract void Inject(DeviceSetup device, ChannelSetup channel, string fault);
 }

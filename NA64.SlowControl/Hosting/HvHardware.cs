@@ -19,7 +19,7 @@ namespace NA64.SlowControl.Hosting;
 public sealed class HvHardware : IAsyncDisposable
 {
     private readonly List<LineTransport> _transports = [];
-    private readonly Dictionary<string, SimulatedHvLine> _simulated = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SimulatedLine<SimulatedHvPort>> _simulated = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IHvBoard> _boards = new(StringComparer.Ordinal);
 
     private HvHardware(SetupFile setup, TimeProvider time, TimeProvider transportTime, ILogger log)
@@ -37,7 +37,7 @@ public sealed class HvHardware : IAsyncDisposable
             IStreamEndpoint endpoint;
             if (IsSimulated(port.Key))
             {
-                var line = new SimulatedHvLine(port.Key, kind.CreateSimulator(devices, time, log), time, log);
+                var line = new SimulatedLine<SimulatedHvPort>(port.Key, kind.CreateSimulator(devices, time, log), time, log);
                 _simulated.Add(port.Key, line);
                 endpoint = line.Endpoint;
             }
@@ -74,7 +74,7 @@ public sealed class HvHardware : IAsyncDisposable
     public IReadOnlyDictionary<string, IHvBoard> Boards => _boards;
 
     /// <summary>Simulated ports by transport string (for the fault-injection backdoor).</summary>
-    public IReadOnlyDictionary<string, SimulatedHvLine> SimulatedLines => _simulated;
+    public IReadOnlyDictionary<string, SimulatedLine<SimulatedHvPort>> SimulatedLines => _simulated;
 
     /// <summary>The simulated CAEN board model behind a device of the setup (tests and the trip demo look at its physics).</summary>
     public CaenN1470BoardModel SimulatedBoard(string deviceName)
@@ -91,67 +91,5 @@ public sealed class HvHardware : IAsyncDisposable
             await line.DisposeAsync().ConfigureAwait(false);
         foreach (var b in _boards.Values.OfType<IDisposable>())
             b.Dispose();
-    }
-}
-
-/// <summary>
-/// One simulated port (e.g. an RS-485 chain of CAEN boards) served in-process over an in-memory duplex pipe. Each
-/// (re)connect of the host side opens a fresh pipe and a fresh serving loop, as a real port would.
-/// </summary>
-public sealed class SimulatedHvLine : IAsyncDisposable
-{
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _sessions = [];
-
-    public SimulatedHvLine(string name, SimulatedHvPort port, TimeProvider time, ILogger log)
-    {
-        Name = name;
-        Port = port;
-        Server = new LineDeviceServer(port.Device, time, log: log);
-        Endpoint = new InMemoryEndpoint(Connect, name);
-    }
-
-    public string Name { get; }
-    public InMemoryEndpoint Endpoint { get; }
-
-    /// <summary>The simulated devices behind this port.</summary>
-    public SimulatedHvPort Port { get; }
-
-    /// <summary>Serves the port; its <see cref="LineDeviceServer.Faults"/> are the line's (silence, garble, disconnect).</summary>
-    public LineDeviceServer Server { get; }
-
-    private Stream Connect()
-    {
-        var (host, device) = InMemoryDuplex.CreatePair();
-        var server = Server;
-        lock (_sessions)
-        {
-            _sessions.RemoveAll(t => t.IsCompleted);
-            _sessions.Add(Task.Run(async () =>
-            {
-                await using (device.ConfigureAwait(false))
-                    await server.ServeAsync(device, _stop.Token).ConfigureAwait(false);
-            }));
-        }
-
-        return host;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        Task[] sessions;
-        lock (_sessions)
-            sessions = [.. _sessions];
-        try
-        {
-            await Task.WhenAll(sessions).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The serving loops end by cancellation at shutdown: that is their normal way out.
-        }
-
-        _stop.Dispose();
     }
 }

@@ -18,6 +18,7 @@ public sealed class MagnetPoller
     private bool _initialized;
     private long _cycles;
     private long _failedCycles;
+    private long _completedCycles;
 
     public MagnetPoller(MagnetController controller, TimeProvider? time = null, ILogger? log = null)
     {
@@ -36,6 +37,9 @@ public sealed class MagnetPoller
     /// <summary>Cycles that brought no readback (timeout, disconnect, bad reply); each one is logged with its reason.</summary>
     public long FailedCycles => Interlocked.Read(ref _failedCycles);
 
+    /// <summary>Poll cycles finished, the readback (or the failure) handed to the controller: what a test steps on.</summary>
+    public long CompletedCycles => Interlocked.Read(ref _completedCycles);
+
     public Exception? LastError { get; private set; }
 
     /// <summary>Polls every period until cancelled (then throws <see cref="OperationCanceledException"/>).</summary>
@@ -53,6 +57,18 @@ public sealed class MagnetPoller
     public async Task PollOnceAsync(CancellationToken ct = default)
     {
         Interlocked.Increment(ref _cycles);
+        try
+        {
+            await PollAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _completedCycles);
+        }
+    }
+
+    private async Task PollAsync(CancellationToken ct)
+    {
         var supply = _controller.Supply;
         MagnetReadback readback;
         try

@@ -112,3 +112,11 @@ public sealed class MagnetCommandRefusedException(string magnet, MagnetCommand c
     public MagnetCommand Command { get; } = command;
     public string Reason { get; } = reason;
 }
+
+/// <summary>A magnet went where a waiting command cannot follow (fault, interlock, lost) before it reached its goal.</summary>
+public sealed class MagnetWaitFailedException(string magnet, MagnetState state, string goal)
+    : InvalidOperationException($"{magnet}: went {state} before reaching {goal}")
+{
+    public string Magnet { get; } = magnet;
+    public MagnetState State { get; } = state;
+}

@@ -1,4 +1,6 @@
 using NA64.SlowControl.Hv;
+using NA64.SlowControl.Magnets;
+using NA64.SlowControl.Setup;
 
 namespace NA64.SlowControl.Service;
 
@@ -45,6 +47,40 @@ public sealed record ServiceStatusView(
 
 public sealed record BoardView(string Name, long Cycles, long FailedCycles, string? LastError);
 
+/// <summary>
+/// One magnet circuit as the API shows it. Currents are signed (negative = reversed polarity); readback values are null
+/// before the first readback; the field is the circuit's B·dl from its calibration, the momentum the one bent by the
+/// setup's bending angle at that field (null without calibration or angle).
+/// </summary>
+public sealed record MagnetView(
+    string Magnet,
+    string Kind,
+    IReadOnlyList<string> Elements,
+    string State,
+    double TargetAmps,
+    double? SetpointAmps,
+    double? Amps,
+    double? Volts,
+    string? Output,
+    string? Polarity,
+    double? FieldTeslaMetres,
+    double? MomentumGeV,
+    double MaxAmps,
+    string Conditions,
+    string RampPhase,
+    string? PendingRequest,
+    string? LastDenied,
+    int ConsecutiveFailures,
+    DateTimeOffset? ReadbackTime,
+    string? Detail);
+
+/// <summary>
+/// Body of <c>PUT /api/magnets/{name}/setpoint</c> (expert): exactly one of a current (A, signed), an integral field
+/// (T·m) or a beam momentum (GeV/c, through the calibration and the bending angle); optionally the dI/dt.
+/// </summary>
+public sealed record MagnetSetpointRequest(
+    double? Amps = null, double? TeslaMetres = null, double? MomentumGeV = null, double? RampAmpsPerSecond = null, bool Wait = false);
+
 internal static class ApiViews
 {
     public static HvChannelView Channel(HvChannelSnapshot s) => new(
@@ -52,6 +88,15 @@ internal static class ApiViews
         s.Readback?.VSet, s.Readback?.VMon, s.Readback?.ISet, s.Readback?.IMon, s.Flags, s.ReadbackTime, s.RecoveriesLastHour);
 
     public static AlarmView Alarm(Alarm a) => new(a.Time, a.Channel, a.Severity.ToString(), a.Kind.ToString(), a.Message);
+
+    public static AlarmView Alarm(MagnetAlarm a) => new(a.Time, a.Magnet, a.Severity.ToString(), a.Kind.ToString(), a.Message);
+
+    public static MagnetView Magnet(MagnetSnapshot s, MagnetSetup m) => new(
+        s.Magnet, m.Kind.Name, m.Elements, s.State.ToString(), s.TargetAmps, s.SetpointAmps, s.Amps, s.Volts, s.Output?.ToString(),
+        s.Polarity?.ToString(), s.FieldTeslaMetres,
+        s.FieldTeslaMetres is { } f && m.BendingAngleRadians is { } angle ? MagnetCalibration.MomentumFor(f, angle) : null,
+        m.MaxAmps, s.Conditions.ToString(), s.RampPhase.ToString(), s.PendingRequest, s.LastDenied, s.ConsecutiveFailures,
+        s.ReadbackTime, s.Detail);
 }
 
 /// <summary>Body of <c>POST /api/hv/apply</c> (expert): the setup's settings to one channel or to all, or only what would change.</summary>

@@ -39,6 +39,15 @@ public sealed class FaultInjector(HardwareOwner owner, RunManager runs, ILogger 
                 all.TryAdd(name, what);
         }
 
+        // Magnet faults under their kind's name: "genesys interlock" is not the CAEN "interlock".
+        foreach (var magnet in owner.Setup.Magnets)
+        {
+            if (!owner.Magnets.SimulatedLines.TryGetValue(magnet.Transport, out var line))
+                continue;
+            foreach (var (name, what) in line.Port.Faults)
+                all.TryAdd($"{magnet.Kind.Name} {name}", what);
+        }
+
         return all;
     }
 
@@ -48,40 +57,54 @@ public sealed class FaultInjector(HardwareOwner owner, RunManager runs, ILogger 
     {
         if (runs.Crate?.Map.Modules.FirstOrDefault(m => m.Name == target) is { } module)
             return InjectModule(runs.Crate, module, fault);
+        if (owner.Magnets.TryFind(target, out _, out var magnet))
+            return InjectMagnet(target, magnet, fault);
         if (!owner.Hv.TryGetChannel(target, out var channel))
-            throw new KeyNotFoundException($"target '{target}' is neither a channel nor a readout module of the setup; known: " +
-                string.Join(", ", owner.Hv.Channels.Select(c => c.Name).Concat(runs.Crate?.Map.Modules.Select(m => m.Name) ?? [])));
+            throw new KeyNotFoundException($"target '{target}' is neither a channel, a magnet nor a readout module of the setup; known: " +
+                string.Join(", ", owner.Hv.Channels.Select(c => c.Name).Concat(owner.Magnets.Names).Concat(runs.Crate?.Map.Modules.Select(m => m.Name) ?? [])));
         var (device, channelSetup) = owner.Setup.AllChannels.Single(x => x.Channel.Name == channel.Name);
         if (!owner.Hardware.SimulatedLines.TryGetValue(device.Transport, out var line))
             throw new FaultRefusedException($"{target} is on board {device.Name} at {device.Transport}, a real device: faults are injected only into simulators");
 
-        string what;
+        string what = InjectOnLine(line.Server, line.Port, fault, () => line.Port.Inject(device, channelSetup, fault));
+        log.Warning("Fault injected: {Fault} on {Target} (board {Board} at {Transport})", fault, target, device.Name, device.Transport);
+        return $"{fault} injected on {target} (board {device.Name} at {device.Transport}): {what}";
+    }
+
+    private string InjectMagnet(string target, Setup.MagnetSetup magnet, string fault)
+    {
+        if (!owner.Magnets.SimulatedLines.TryGetValue(magnet.Transport, out var line))
+            throw new FaultRefusedException($"{target} is on {magnet.Kind.Name} supply {magnet.Name} at {magnet.Transport}, a real device: faults are injected only into simulators");
+        string what = InjectOnLine(line.Server, line.Port, fault, () => line.Port.Inject(magnet, fault));
+        log.Warning("Fault injected: {Fault} on magnet {Magnet} ({Kind} at {Transport})", fault, magnet.Name, magnet.Kind.Name, magnet.Transport);
+        return $"{fault} injected on {target} ({magnet.Kind.Name} supply {magnet.Name} at {magnet.Transport}): {what}";
+    }
+
+    /// <summary>A line fault on the port's server, or one of the kind simulator's device faults (<c>clear</c> also ends a silence).</summary>
+    private static string InjectOnLine(Simulators.Serving.LineDeviceServer server, Devices.SimulatedPort port, string fault, Action injectDeviceFault)
+    {
         if (LineFaults.TryGetValue(fault, out var lineFault))
         {
             switch (fault)
             {
-                case "silence": line.Server.Faults.Silent = true; break;
-                case "garble": line.Server.Faults.GarbleNextReply(); break;
-                default: line.Server.Faults.Disconnect(); break;
+                case "silence": server.Faults.Silent = true; break;
+                case "garble": server.Faults.GarbleNextReply(); break;
+                default: server.Faults.Disconnect(); break;
             }
 
-            what = lineFault;
-        }
-        else if (line.Port.Faults.TryGetValue(fault, out var deviceFault))
-        {
-            line.Port.Inject(device, channelSetup, fault);
-            if (fault == "clear")
-                line.Server.Faults.Silent = false;
-            what = deviceFault;
-        }
-        else
-        {
-            throw new ArgumentOutOfRangeException(nameof(fault), fault,
-                $"fault = '{fault}' refused: one of {string.Join(", ", LineFaults.Keys.Concat(line.Port.Faults.Keys))}");
+            return lineFault;
         }
 
-        log.Warning("Fault injected: {Fault} on {Target} (board {Board} at {Transport})", fault, target, device.Name, device.Transport);
-        return $"{fault} injected on {target} (board {device.Name} at {device.Transport}): {what}";
+        if (port.Faults.TryGetValue(fault, out var deviceFault))
+        {
+            injectDeviceFault();
+            if (fault == "clear")
+                server.Faults.Silent = false;
+            return deviceFault;
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(fault), fault,
+            $"fault = '{fault}' refused: one of {string.Join(", ", LineFaults.Keys.Concat(port.Faults.Keys))}");
     }
 
     private string InjectModule(Readout.SimulatedMsadcCrate crate, Readout.ReadoutModule module, string fault)

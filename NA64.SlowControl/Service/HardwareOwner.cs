@@ -1,5 +1,6 @@
 using NA64.SlowControl.Hosting;
 using NA64.SlowControl.Hv;
+using NA64.SlowControl.Magnets;
 using NA64.SlowControl.Setup;
 using Microsoft.Extensions.Hosting;
 using Serilog;
@@ -7,9 +8,10 @@ using Serilog;
 namespace NA64.SlowControl.Service;
 
 /// <summary>
-/// The one owner of the HV hardware of the service: opens the transports of the setup (or starts the simulators
-/// behind them), runs one poll loop per board for the life of the service and turns readbacks, state changes and
-/// alarms into the live stream. Opening a device reads it and adopts what it finds; nothing here writes to a device.
+/// The one owner of the HV and magnet hardware of the service: opens the transports of the setup (or starts the
+/// simulators behind them), runs one poll loop per HV board and per magnet for the life of the service and turns
+/// readbacks, state changes and alarms into the live stream. Opening a device reads it and adopts what it finds;
+/// nothing here writes to a device.
 /// </summary>
 public sealed class HardwareOwner : IHostedService, IAsyncDisposable
 {
@@ -22,8 +24,10 @@ public sealed class HardwareOwner : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private readonly LinkedList<Alarm> _alarms = new();
+    private readonly LinkedList<MagnetAlarm> _magnetAlarms = new();
     private readonly Lock _alarmGate = new();
     private HvHardware? _hardware;
+    private MagnetHardware? _magnets;
 
     public HardwareOwner(ServiceContext context, LiveFeed feed, ILogger log)
     {
@@ -36,12 +40,20 @@ public sealed class HardwareOwner : IHostedService, IAsyncDisposable
 
     public HvSystem Hv => Hardware.System;
 
+    public MagnetHardware Magnets => _magnets ?? throw new InvalidOperationException("the magnet hardware is not open yet (service starting)");
+
     public SetupFile Setup => _context.Setup;
 
     public IReadOnlyList<Alarm> Alarms()
     {
         lock (_alarmGate)
             return [.. _alarms];
+    }
+
+    public IReadOnlyList<MagnetAlarm> MagnetAlarms()
+    {
+        lock (_alarmGate)
+            return [.. _magnetAlarms];
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -57,38 +69,59 @@ public sealed class HardwareOwner : IHostedService, IAsyncDisposable
         }
 
         foreach (var poller in hv.Pollers)
-            _loops.Add(Task.Run(() => PollLoopAsync(poller, _stop.Token), CancellationToken.None));
-        _log.Information("HV owner started: {Boards} boards, {Channels} channels, polling every {Period}",
-            hv.Pollers.Count, hv.Channels.Count, _context.Setup.HvController.PollPeriod);
+        {
+            var p = poller;
+            StartLoop(p.Board.Name, p.Period, ct => PollAndPublishAsync(p, ct), e =>
+                OnAlarm(new Alarm(_context.Time.GetUtcNow(), p.Board.Name, AlarmSeverity.Invalid, HvAlarmKind.Disconnected,
+                    $"poll loop of board {p.Board.Name} stopped: {e.Message}")));
+        }
+
+        _magnets = MagnetHardware.Build(_context.Setup, _context.Time, _log);
+        foreach (var poller in _magnets.Pollers)
+        {
+            var p = poller;
+            var c = p.Controller;
+            c.AlarmRaised += OnMagnetAlarm;
+            c.StateChanged += (from, to) =>
+                _feed.Publish("magnet-state", new { magnet = c.Name, from = from.ToString(), to = to.ToString(), time = _context.Time.GetUtcNow() });
+            StartLoop(c.Name, p.Period, ct => PollAndPublishAsync(p, ct), e =>
+                OnMagnetAlarm(new MagnetAlarm(_context.Time.GetUtcNow(), c.Name, AlarmSeverity.Invalid, MagnetAlarmKind.Disconnected,
+                    $"poll loop of magnet {c.Name} stopped: {e.Message}")));
+        }
+
+        _log.Information("Hardware owner started: {Boards} HV boards, {Channels} channels, polling every {Period}; {Magnets} magnet circuits",
+            hv.Pollers.Count, hv.Channels.Count, _context.Setup.HvController.PollPeriod, _magnets.Pollers.Count);
         return Task.CompletedTask;
     }
 
     /// <summary>
-    /// Polls one board every period for the life of the service and publishes its channels after each cycle. A board
-    /// that does not answer costs its own loop a timeout, never another board's.
+    /// Runs one poll cycle every period for the life of the service. A device that does not answer costs its own loop a
+    /// timeout, never another device's; a loop that dies (a bug, not a device fault: those are the pollers') says so.
     /// </summary>
-    private async Task PollLoopAsync(HvBoardPoller poller, CancellationToken ct)
+    private void StartLoop(string device, TimeSpan period, Func<CancellationToken, Task> cycle, Action<Exception> died)
     {
-        using var timer = new PeriodicTimer(poller.Period, _context.Time);
-        try
+        var ct = _stop.Token;
+        _loops.Add(Task.Run(async () =>
         {
-            do
+            using var timer = new PeriodicTimer(period, _context.Time);
+            try
             {
-                await PollAndPublishAsync(poller, ct).ConfigureAwait(false);
+                do
+                {
+                    await cycle(ct).ConfigureAwait(false);
+                }
+                while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
             }
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // Service stopping: the loop's normal end.
-        }
-        catch (Exception e)
-        {
-            // A bug, not a device fault (those are handled by the poller): say so loudly, keep the service up.
-            _log.Fatal(e, "HV poll loop of board {Board} died; its channels are no longer watched", poller.Board.Name);
-            OnAlarm(new Alarm(_context.Time.GetUtcNow(), poller.Board.Name, AlarmSeverity.Invalid, HvAlarmKind.Disconnected,
-                $"poll loop of board {poller.Board.Name} stopped: {e.Message}"));
-        }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Service stopping: the loop's normal end.
+            }
+            catch (Exception e)
+            {
+                _log.Fatal(e, "Poll loop of {Device} died; it is no longer watched", device);
+                died(e);
+            }
+        }, CancellationToken.None));
     }
 
     /// <summary>One poll cycle of a board, then its channels on the live stream (what the loop does each period).</summary>
@@ -98,6 +131,27 @@ public sealed class HardwareOwner : IHostedService, IAsyncDisposable
         await poller.PollOnceAsync(ct).ConfigureAwait(false);
         foreach (var c in poller.Channels)
             _feed.Publish("readback", ApiViews.Channel(c.Snapshot()));
+    }
+
+    /// <summary>One poll cycle of a magnet, then the magnet on the live stream.</summary>
+    public async Task PollAndPublishAsync(MagnetPoller poller, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(poller);
+        await poller.PollOnceAsync(ct).ConfigureAwait(false);
+        if (Magnets.TryFind(poller.Controller.Name, out var controller, out var setup))
+            _feed.Publish("magnet", ApiViews.Magnet(controller.Snapshot(), setup));
+    }
+
+    private void OnMagnetAlarm(MagnetAlarm alarm)
+    {
+        lock (_alarmGate)
+        {
+            _magnetAlarms.AddLast(alarm);
+            if (_magnetAlarms.Count > RecentAlarms)
+                _magnetAlarms.RemoveFirst();
+        }
+
+        _feed.Publish("alarm", ApiViews.Alarm(alarm));
     }
 
     private void OnAlarm(Alarm alarm)
@@ -127,6 +181,9 @@ public sealed class HardwareOwner : IHostedService, IAsyncDisposable
         if (_hardware is not null)
             await _hardware.DisposeAsync().ConfigureAwait(false);
         _hardware = null;
+        if (_magnets is not null)
+            await _magnets.DisposeAsync().ConfigureAwait(false);
+        _magnets = null;
         _stop.Dispose();
     }
 }

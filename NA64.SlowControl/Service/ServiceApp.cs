@@ -64,6 +64,7 @@ public static class ServiceApp
         var api = app.MapGroup("/api");
         HvEndpoints.Map(api);
         RunEndpoints.Map(api);
+        MagnetEndpoints.Map(api);
         ServiceEndpoints.Map(api);
         return app;
     }

@@ -152,7 +152,7 @@ public static partial class SetupLoader
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]+$")]
     private static partial Regex NamePattern();
 
-    private sealed class Reader(string source, string? baseDirectory)
+    private sealed partial class Reader(string source, string? baseDirectory)
     {
         public List<SetupError> Errors { get; } = [];
 
@@ -166,7 +166,7 @@ public static partial class SetupLoader
 
         public SetupFile? ReadSetup(YamlNode root)
         {
-            var top = Mapping(root, "(top level)", ["hvController", "devices", "readout", "dataDirectory", "usersFile"]);
+            var top = Mapping(root, "(top level)", ["hvController", "devices", "readout", "dataDirectory", "usersFile", "magnetController", "magnets"]);
             if (top is null) return null;
 
             string? usersFile = null;
@@ -184,8 +184,12 @@ public static partial class SetupLoader
                 : HvControllerSettings.Default;
 
             var devices = new List<DeviceSetup>();
+            // A bench of magnets alone needs no HV device; anything else does.
             if (!top.Has("devices"))
-                Error(root, "devices", null, "is required (a list of devices)");
+            {
+                if (!top.Has("magnets"))
+                    Error(root, "devices", null, "is required (a list of devices)");
+            }
             else if (Sequence(top.Node("devices"), "devices") is { } list)
             {
                 if (list.Children.Count == 0)
@@ -203,8 +207,10 @@ public static partial class SetupLoader
                     return null;
             }
 
+            var magnets = ReadMagnets(top, devices);
             string? data = ReadDataDirectory(top, readout);
-            return settings is null || data is null ? null : new SetupFile(source, settings, devices) { Readout = readout, DataDirectory = data, UsersFile = usersFile };
+            return settings is null || data is null || magnets is null ? null
+                : new SetupFile(source, settings, devices) { Readout = readout, DataDirectory = data, UsersFile = usersFile, Magnets = magnets };
         }
 
         // dataDirectory, or the old readout.outputDirectory (same meaning, only one of them), resolved against the setup

@@ -1,4 +1,7 @@
 using NA64.Hardware.Hv;
+using NA64.Hardware.Magnets;
+using NA64.SlowControl.Devices;
+using NA64.SlowControl.Magnets;
 
 namespace NA64.SlowControl.Setup;
 
@@ -24,6 +27,43 @@ public sealed record SetupFile(string SourceName, HvControllerSettings HvControl
     /// without either, <see cref="SetupLoader.DefaultDataDirectory"/>.
     /// </summary>
     public string DataDirectory { get; init; } = SetupLoader.DefaultDataDirectory();
+
+    /// <summary>The magnet circuits of the <c>magnets:</c> section, in file order (none when the file has no such section).</summary>
+    public IReadOnlyList<MagnetSetup> Magnets { get; init; } = [];
+}
+
+/// <summary>
+/// One magnet circuit: a supply and the magnets it feeds in series (<see cref="Elements"/>, one current). Commands may
+/// name the circuit or any of its elements. <see cref="Transport"/> is as for HV devices; magnets of one kind may share
+/// a port (a multi-drop line, a gateway) when their addresses differ.
+/// </summary>
+/// <param name="MaxAmps">No setpoint above this magnitude is ever sent (checked against the kind's ratings at load).</param>
+/// <param name="MaxVolts">Voltage compliance for supplies that take one (Genesys PV); null leaves the supply's own.</param>
+/// <param name="Control">How the controller drives it (the <c>magnetController</c> defaults with this entry's overrides).</param>
+/// <param name="Calibration">Current to integral field B·dl of the circuit; null: no field or momentum commands.</param>
+/// <param name="BendingAngleRadians">The beam's bending angle in the circuit at its nominal field (momentum commands need it).</param>
+/// <param name="Fields">The kind's own fields (address, scales, gateway circuit...).</param>
+public sealed record MagnetSetup(
+    string Name,
+    MagnetDeviceKind Kind,
+    string Transport,
+    IReadOnlyList<string> Elements,
+    double MaxAmps,
+    double? MaxVolts,
+    MagnetSettings Control,
+    MagnetCalibration? Calibration,
+    double? BendingAngleRadians,
+    MagnetFieldValues Fields,
+    int Line)
+{
+    public MagnetLimits Limits => new(Name, MaxAmps, MaxVolts);
+
+    /// <summary>The bus address, for kinds that have one (null: alone on its line or not addressed).</summary>
+    public int? Address => Fields.OptionalInteger(MagnetDeviceKind.AddressField);
+
+    /// <summary>True when <paramref name="name"/> is the circuit or one of its elements.</summary>
+    public bool Answers(string name) =>
+        string.Equals(name, Name, StringComparison.Ordinal) || Elements.Contains(name, StringComparer.Ordinal);
 }
 
 /// <summary>

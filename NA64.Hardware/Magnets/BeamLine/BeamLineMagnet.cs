@@ -176,8 +176,23 @@ public sealed class BeamLineMagnet : IMagnetSupply
         return PassAsync("set current", amps, reason, ct => _gateway.RequestSetCurrentAsync(Circuit, amps, reason, ct), cancellationToken);
     }
 
-    public Task<MagnetRequestResult> SwitchOnAsync(CancellationToken cancellationToken = default) =>
-        PassAsync("on", null, _options.Reason, ct => _gateway.RequestOnAsync(Circuit, _options.Reason, ct), cancellationToken);
+    /// <summary>
+    /// ON. The converter takes ON only from STANDBY (the documented order is Reset, STANDBY, ON), so a circuit last read
+    /// OFF is asked for STANDBY first; a STANDBY held or denied by the gateway is the outcome, and ON is not asked.
+    /// </summary>
+    public async Task<MagnetRequestResult> SwitchOnAsync(CancellationToken cancellationToken = default)
+    {
+        if (LastStatus is null or { State: BeamLineState.Off })
+        {
+            var standby = await StandbyAsync(cancellationToken).ConfigureAwait(false);
+            if (standby.Outcome != MagnetRequestOutcome.Done)
+            {
+                return standby;
+            }
+        }
+
+        return await PassAsync("on", null, _options.Reason, ct => _gateway.RequestOnAsync(Circuit, _options.Reason, ct), cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<MagnetRequestResult> SwitchOffAsync(CancellationToken cancellationToken = default) =>
         PassAsync("off", null, _options.Reason, ct => _gateway.RequestOffAsync(Circuit, _options.Reason, ct), cancellationToken);

@@ -14,9 +14,11 @@ public sealed class Danfysik8500ReplyException(string message, string request, s
 /// A directive (which the unit never acknowledges) did not take effect: the read-back after it shows something else.
 /// Names what was sent, the read-back request and what it returned.
 /// </summary>
-public sealed class Danfysik8500DirectiveNotTakenException(string sent, string readBackRequest, string readBack, string expected, Exception? inner = null)
-    : DeviceException($"Danfysik 8500 did not take '{sent}': '{readBackRequest}' reads back '{Printable.Escape(readBack)}', expected {expected}", inner)
+public sealed class Danfysik8500DirectiveNotTakenException(string supply, string sent, string readBackRequest, string readBack, string expected, Exception? inner = null)
+    : DeviceException($"{supply}: Danfysik 8500 did not take '{sent}': '{readBackRequest}' reads back '{Printable.Escape(readBack)}', expected {expected}", inner)
 {
+    public string Supply { get; } = supply;
+
     public string Sent { get; } = sent;
 
     public string ReadBackRequest { get; } = readBackRequest;

@@ -131,7 +131,7 @@ public sealed class Danfysik8500Supply : IMagnetSupply
             var back = ReadBackOf(request, expected, () => Danfysik8500Codec.ParseInteger(readRequest, reply));
             if (back != ppm)
             {
-                throw new Danfysik8500DirectiveNotTakenException(request, readRequest, reply, expected);
+                throw new Danfysik8500DirectiveNotTakenException(Name, request, readRequest, reply, expected);
             }
 
             _log.Information("{Magnet} setpoint {Amps} A ({Ppm} ppm) confirmed by RA", Name, amps, ppm);
@@ -184,7 +184,7 @@ public sealed class Danfysik8500Supply : IMagnetSupply
             var status = ReadBackOf(request, expected, () => Danfysik8500Codec.DecodeStatus(statusRequest, reply));
             if (!took(status))
             {
-                throw new Danfysik8500DirectiveNotTakenException(request, Danfysik8500Protocol.Status1.Format(), status.Raw, expected);
+                throw new Danfysik8500DirectiveNotTakenException(Name, request, Danfysik8500Protocol.Status1.Format(), status.Raw, expected);
             }
 
             _log.Information("{Magnet} {Request} confirmed by S1 {Status}", Name, request, status.Raw);
@@ -197,7 +197,7 @@ public sealed class Danfysik8500Supply : IMagnetSupply
     /// directive did not take, and the exception carries the unit's text. The read-back's own reply then comes late and
     /// the transport discards it before the next request.
     /// </summary>
-    private static T ReadBackOf<T>(string sent, string expected, Func<T> parse)
+    private T ReadBackOf<T>(string sent, string expected, Func<T> parse)
     {
         try
         {
@@ -205,7 +205,7 @@ public sealed class Danfysik8500Supply : IMagnetSupply
         }
         catch (Danfysik8500ReplyException e)
         {
-            throw new Danfysik8500DirectiveNotTakenException(sent, e.Request, e.RawReply, expected, e);
+            throw new Danfysik8500DirectiveNotTakenException(Name, sent, e.Request, e.RawReply, expected, e);
         }
     }
 

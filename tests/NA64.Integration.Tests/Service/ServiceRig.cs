@@ -87,7 +87,7 @@ internal sealed class ServiceRig : IAsyncDisposable
         // The loop's first cycle runs at start, before any fake time moves.
         await Safety.Within(Task.Run(async () =>
         {
-            while (rig.Owner.Hv.Pollers[0].CompletedCycles == 0)
+            while (rig.Owner.Hv.Pollers[0].CompletedCycles == 0 || rig.Owner.Magnets.Pollers.Any(p => p.CompletedCycles == 0))
                 await Task.Delay(1);
         }));
         return rig;
@@ -125,10 +125,12 @@ internal sealed class ServiceRig : IAsyncDisposable
     {
         var poller = Owner.Hv.Pollers[0];
         long before = poller.CompletedCycles;
+        // Magnets poll at the HV period in these setups: each of their loops ticks with the same advance.
+        var magnets = Owner.Magnets.Pollers.Select(p => (Poller: p, Before: p.CompletedCycles)).ToList();
         Time.Advance(Context.Setup.HvController.PollPeriod);
         await Safety.Within(Task.Run(async () =>
         {
-            while (poller.CompletedCycles <= before)
+            while (poller.CompletedCycles <= before || magnets.Any(m => m.Poller.CompletedCycles <= m.Before))
             {
                 await Task.Delay(whileWaiting is null ? 1 : 5);
                 if (whileWaiting is { } step)

@@ -69,9 +69,20 @@ public sealed class BeamLineDriverTests
         rig.Gateway.Approval = BeamLineApprovalMode.Deny;
         Assert.Equal(new MagnetRequestResult(MagnetRequestOutcome.Denied, rig.Gateway.DenyReason), await rig.Magnet.StandbyAsync());
 
-        rig.Gateway.Approval = BeamLineApprovalMode.AutoAccept;
-        Assert.Equal(new MagnetRequestResult(MagnetRequestOutcome.Denied, "H4-MBPL is OFF: STANDBY first, then ON"), await rig.Magnet.SwitchOnAsync());
+        // ON from OFF asks for STANDBY first: a denied STANDBY is the outcome and ON is never asked.
+        Assert.Equal(new MagnetRequestResult(MagnetRequestOutcome.Denied, rig.Gateway.DenyReason), await rig.Magnet.SwitchOnAsync());
         Assert.Equal(BeamLineState.Off, rig.Mbpl.State);
+        Assert.DoesNotContain(rig.Gateway.Requests, r => r.Request.Operation == BeamLineOperation.On);
+    }
+
+    [Fact]
+    public async Task On_from_off_goes_through_standby_as_the_documented_order_says()
+    {
+        await using var rig = BeamLineRig.InMemory();
+        await rig.Magnet.InitializeAsync();
+        Assert.Equal(MagnetRequestResult.Done, await rig.Magnet.SwitchOnAsync());
+        Assert.Equal(BeamLineState.On, rig.Mbpl.State);
+        Assert.Equal([BeamLineOperation.Standby, BeamLineOperation.On], rig.Gateway.Requests.Select(r => r.Request.Operation));
     }
 
     [Fact]
