@@ -11,6 +11,7 @@ Type[] benchmarks =
     typeof(HvPollBenchmark),
     typeof(EndToEndBenchmarks),
     typeof(ServiceBenchmark),
+    typeof(MagnetRampBenchmark),
 ];
 
 if (args.Contains("--quick"))
