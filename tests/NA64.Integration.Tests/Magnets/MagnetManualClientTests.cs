@@ -5,6 +5,8 @@ using Microsoft.Extensions.Time.Testing;
 using NA64.Hardware.Magnets;
 using NA64.Hardware.Magnets.Danfysik8500;
 using NA64.Integration.Tests.Magnets.Danfysik8500;
+using NA64.Integration.Tests.Magnets.Genesys;
+using NA64.SlowControl.Magnets;
 using NA64.Hardware.Magnets.Genesys;
 using NA64.Hardware.Transport;
 using NA64.Simulators.Magnets.Danfysik8500;
@@ -171,6 +173,71 @@ public sealed class MagnetManualClientTests
                 // The serving loop was cancelled at teardown: its normal way out.
             }
         }
+    }
+
+    [Fact]
+    public async Task The_Genesys_driver_runs_a_unit_written_independently_from_the_manual_over_a_serial_port()
+    {
+        var device = new ManualGenesysDevice();
+        GenesysSupply? driver = null;
+        await using var rig = MagnetPtyRig.Over(device, GenesysProtocol.Framing, (transport, time) =>
+            driver = new GenesysSupply(transport, ManualGenesysDevice.Address, new MagnetLimits("MANUAL-GEN", 450, 8), time: time));
+        var supply = driver!;
+
+        await MagnetPtyRig.Run(async () => { await supply.InitializeAsync(); return 0; });
+        Assert.Equal(["ADR 6", "IDN?"], device.Received);
+        Assert.Equal(new GenesysModel("GEN20-500", 20, 500), supply.Model);
+
+        Assert.Equal(MagnetRequestOutcome.Done, (await MagnetPtyRig.Run(() => supply.SwitchOnAsync())).Outcome);
+        Assert.Equal(MagnetRequestOutcome.Done, (await MagnetPtyRig.Run(() => supply.SetCurrentAsync(250))).Outcome);
+        Assert.Equal(["ADR 6", "IDN?", "PV 8", "OUT 1", "PC 250"], device.Received);
+
+        // OUT? as 1/0, other digit counts, zero-padded MC?: read as the manual's values.
+        var on = await MagnetPtyRig.Run(() => supply.ReadAsync());
+        Assert.Equal(MagnetOutput.On, on.Output);
+        Assert.Equal(MagnetConditions.CurrentRegulated, on.Conditions);
+        Assert.Equal(250, on.SetpointAmps, 9);
+        Assert.Equal(250, on.Amps, 9);
+        Assert.Equal(2.5, on.Volts!.Value, 9);
+
+        Assert.Equal(MagnetRequestOutcome.Done, (await MagnetPtyRig.Run(() => supply.SwitchOffAsync())).Outcome);
+        var off = await MagnetPtyRig.Run(() => supply.ReadAsync());
+        Assert.Equal(MagnetOutput.Off, off.Output);
+        Assert.Equal(0, off.Amps);
+
+        // Enable open: OUT 1 gets E07, the reset is denied naming the fault register, then taken once it closes.
+        device.SetEnableOpen(true);
+        await Assert.ThrowsAsync<GenesysFaultShutdownException>(() => MagnetPtyRig.Run(() => supply.SwitchOnAsync()));
+        var denied = await MagnetPtyRig.Run(() => supply.ResetAsync());
+        Assert.Equal(MagnetRequestOutcome.Denied, denied.Outcome);
+        Assert.Contains("FLT 80", denied.Reason, StringComparison.Ordinal);
+        device.SetEnableOpen(false);
+        Assert.Equal(MagnetRequestOutcome.Done, (await MagnetPtyRig.Run(() => supply.ResetAsync())).Outcome);
+        Assert.Equal(0, rig.Counters.Timeouts);
+    }
+
+    [Fact]
+    public async Task The_magnet_controller_ramps_a_Genesys_written_independently_from_the_manual_to_its_setpoint()
+    {
+        var device = new ManualGenesysDevice();
+        await using var rig = MagnetPtyRig.Over(device, GenesysProtocol.Framing, (transport, time) =>
+            new GenesysSupply(transport, ManualGenesysDevice.Address, new MagnetLimits("MANUAL-GEN", 450, 8), time: time));
+        await rig.PollNow();
+        Assert.Equal(MagnetState.Off, rig.State);
+
+        await MagnetPtyRig.Run(() => rig.Controller.RampToAsync(100));
+        // 10 steps of 10 A (one per 1 s poll); the inductance-free load follows at once; 5 s stable.
+        var polls = await rig.PollUntil(MagnetState.AtSetpoint, 30);
+        Assert.InRange(polls, 15, 16);
+        Assert.Equal(100, device.Pc, 9);
+        var steps = rig.SentSetpoints();
+        Assert.All(steps.Zip(steps.Skip(1)), p => Assert.True(p.Second.Amps - p.First.Amps <= 10 + 1e-9));
+        Assert.Equal(100, rig.Controller.Snapshot().Amps!.Value, 9);
+
+        await MagnetPtyRig.Run(() => rig.Controller.SwitchOffAsync());
+        await rig.Poll();
+        Assert.Equal(MagnetState.Off, rig.State);
+        Assert.False(device.OutputOn);
     }
 
     /// <summary>Serves <paramref name="device"/> on a new pty, runs the client on the slave through System.IO.Ports, stops the server.</summary>

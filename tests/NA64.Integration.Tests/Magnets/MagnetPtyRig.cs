@@ -153,11 +153,18 @@ internal sealed class MagnetPtyRig : IAsyncDisposable
         };
     }
 
+    /// <summary>Any line device (e.g. one written independently from the manual) with the supply built on the rig's transport and clock.</summary>
+    public static MagnetPtyRig Over(ILineDevice device, LineFraming framing, Func<LineTransport, TimeProvider, IMagnetSupply> supply)
+    {
+        var time = NewTime();
+        return new MagnetPtyRig(time, device, t => supply(t, time), framing);
+    }
+
     /// <summary>The true current in the simulated magnet (A, magnitude).</summary>
-    public double ModelAmps => Genesys?.Amps ?? Danfysik!.Amps;
+    public double ModelAmps => Genesys?.Amps ?? Danfysik?.Amps ?? throw new InvalidOperationException("no simulator model in this rig");
 
     /// <summary>Output on in the simulator (Genesys OUT, Danfysik main power).</summary>
-    public bool ModelOutputOn => Genesys?.OutputOn ?? Danfysik!.PowerOn;
+    public bool ModelOutputOn => Genesys?.OutputOn ?? Danfysik?.PowerOn ?? throw new InvalidOperationException("no simulator model in this rig");
 
     public MagnetPolarity ModelPolarity => Danfysik?.Polarity ?? MagnetPolarity.Normal;
 
