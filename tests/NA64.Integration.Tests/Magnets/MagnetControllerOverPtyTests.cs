@@ -94,35 +94,42 @@ public sealed class MagnetControllerOverPtyTests
     // 2. Interlock mid-ramp, reset refused while the cause persists, recovery
     // ---------------------------------------------------------------------------------------------
 
-    [Fact]
-    public async Task Genesys_enable_input_opened_mid_ramp_latches_Interlocked_a_reset_is_denied_until_it_closes_then_it_recovers()
+    [Theory]
+    [InlineData("ENA")] // rear-panel enable input opened (door, interlock chain)
+    [InlineData("OTP")] // over-temperature
+    public async Task Genesys_interlock_mid_ramp_latches_Interlocked_a_reset_is_denied_while_it_persists_then_it_recovers(string input)
     {
         await using var rig = MagnetPtyRig.ForGenesys();
         var unit = rig.Genesys!;
-        await InterlockMidRamp(rig, () => unit.SetEnableOpen(true), safeOff: "OUT 0", stepped: true);
+        Action<bool> set = input == "ENA" ? unit.SetEnableOpen : unit.SetOverTemperature;
+        var (condition, register) = input == "ENA" ? (MagnetConditions.Interlock, "FLT 80") : (MagnetConditions.OverTemperature, "FLT 04");
+        await InterlockMidRamp(rig, () => set(true), condition, safeOff: "OUT 0", stepped: true);
 
-        // CLS then FLT? still shows ENA: the driver denies the reset, naming the fault register; the controller shows
-        // the denial as an alarm and stays latched.
+        // CLS then FLT? still shows the fault: the driver denies the reset, naming the fault register; the controller
+        // shows the denial as an alarm and stays latched.
         var refused = await MagnetPtyRig.Run(() => rig.Controller.ResetAsync());
         Assert.Equal(MagnetRequestOutcome.Denied, refused.Outcome);
-        Assert.Contains("FLT 80", refused.Reason, StringComparison.Ordinal);
+        Assert.Contains(register, refused.Reason, StringComparison.Ordinal);
         Assert.Single(rig.AlarmsOf(MagnetAlarmKind.RequestDenied));
         await rig.Poll();
         Assert.Equal(MagnetState.Interlocked, rig.State);
         Assert.False(unit.OutputOn);
 
-        unit.SetEnableOpen(false);
+        set(false);
         await Recover(rig);
         Assert.Empty(rig.AlarmsOf(MagnetAlarmKind.ResetIneffective));
     }
 
-    [Fact]
-    public async Task Danfysik_magnet_water_flow_lost_mid_ramp_latches_Interlocked_RS_does_not_take_until_it_is_back_then_it_recovers()
+    [Theory]
+    [InlineData(Danfysik8500Conditions.MagnetWaterFlowFailure, MagnetConditions.WaterFlow)]
+    [InlineData(Danfysik8500Conditions.MagnetOverTemperature, MagnetConditions.OverTemperature)]
+    [InlineData(Danfysik8500Conditions.DoorSwitch, MagnetConditions.Door)]
+    public async Task Danfysik_interlock_mid_ramp_latches_Interlocked_RS_does_not_take_while_it_persists_then_it_recovers(
+        Danfysik8500Conditions input, MagnetConditions shown)
     {
         await using var rig = MagnetPtyRig.ForDanfysik();
         var unit = rig.Danfysik!;
-        await InterlockMidRamp(rig, () => unit.RaiseInterlock(Danfysik8500Conditions.MagnetWaterFlowFailure), safeOff: "F", stepped: false);
-        Assert.True(rig.Controller.Snapshot().Conditions.HasFlag(MagnetConditions.WaterFlow));
+        await InterlockMidRamp(rig, () => unit.RaiseInterlock(input), MagnetConditions.Interlock | shown, safeOff: "F", stepped: false);
 
         // RS is silent; its read-back (S1 position 10) still shows the sum interlock: the driver reports the directive
         // as not taken and the controller stays latched.
@@ -134,7 +141,7 @@ public sealed class MagnetControllerOverPtyTests
         Assert.Equal(MagnetState.Interlocked, rig.State);
         Assert.False(unit.PowerOn);
 
-        unit.ClearInterlock(Danfysik8500Conditions.MagnetWaterFlowFailure);
+        unit.ClearInterlock(input);
         await Recover(rig);
         Assert.Empty(rig.AlarmsOf(MagnetAlarmKind.ResetIneffective));
     }
@@ -144,7 +151,7 @@ public sealed class MagnetControllerOverPtyTests
     /// (Genesys) is mid-way through the controller's ramp; a self-slewing one (Danfysik) had its one setpoint already,
     /// so the alarm names the current but not a ramp of the controller.
     /// </summary>
-    private static async Task InterlockMidRamp(MagnetPtyRig rig, Action interlock, string safeOff, bool stepped)
+    private static async Task InterlockMidRamp(MagnetPtyRig rig, Action interlock, MagnetConditions shown, string safeOff, bool stepped)
     {
         await rig.PollNow();
         await MagnetPtyRig.Run(() => rig.Controller.RampToAsync(800));
@@ -160,7 +167,7 @@ public sealed class MagnetControllerOverPtyTests
         Assert.Equal(stepped, alarm.Message.Contains("during a ramp", StringComparison.Ordinal));
         // The alarm names the current the readback showed when the trip was seen (already falling, output off).
         Assert.Contains(FormattableString.Invariant($" at {rig.Controller.Snapshot().Amps:0.###} A"), alarm.Message, StringComparison.Ordinal);
-        Assert.True(rig.Controller.Snapshot().Conditions.HasFlag(MagnetConditions.Interlock));
+        Assert.True(rig.Controller.Snapshot().Conditions.HasFlag(shown), $"conditions {rig.Controller.Snapshot().Conditions}, expected {shown}");
         // The supply dropped its output itself; the controller's safe action (switch off) is sent anyway, and no
         // setpoint step follows the interlock.
         var after = rig.Device.Requests.Skip(sentBefore).ToList();
