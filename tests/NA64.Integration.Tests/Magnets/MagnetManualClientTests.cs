@@ -108,7 +108,10 @@ public sealed class MagnetManualClientTests
     public async Task The_Danfysik_driver_runs_a_unit_written_independently_from_the_manual_over_a_serial_port()
     {
         var time = MagnetPtyRig.NewTime();
-        var device = new ManualDanfysikDevice();
+        // Every reply 300 ms after its request (the driver waits 500 ms); directives stay silent.
+        var latency = TimeSpan.FromMilliseconds(300);
+        var device = new ManualDanfysikDevice(time, latency);
+        var start = time.GetUtcNow();
         var server = new LineDeviceServer(device, time);
         using var pty = PseudoTerminal.Open();
         using var stop = new CancellationTokenSource();
@@ -158,6 +161,10 @@ public sealed class MagnetManualClientTests
             Assert.Equal(MagnetRequestOutcome.Done, (await MagnetPtyRig.Run(() => supply.ResetAsync())).Outcome);
             Assert.Equal(MagnetOutput.Off, (await MagnetPtyRig.Run(() => supply.ReadAsync())).Output);
             Assert.Equal(0, transport.Counters.Timeouts);
+            Assert.Equal(latency * device.Answered, time.GetUtcNow() - start); // every status reply really came late
+            // Only the 7 directives stayed silent: REM, N, WA 833333, F, PO -, RS (not taken), RS.
+            Assert.Equal(7, device.Received.Count(r => r is "REM" or "N" or "F" or "RS" || r.StartsWith("WA ", StringComparison.Ordinal) || r.StartsWith("PO ", StringComparison.Ordinal)));
+            Assert.Equal(device.Received.Count - 7, device.Answered);
         }
         finally
         {
@@ -178,11 +185,15 @@ public sealed class MagnetManualClientTests
     [Fact]
     public async Task The_Genesys_driver_runs_a_unit_written_independently_from_the_manual_over_a_serial_port()
     {
-        var device = new ManualGenesysDevice();
+        // Every reply 300 ms after its request (the driver waits 500 ms).
+        var time = MagnetPtyRig.NewTime();
+        var latency = TimeSpan.FromMilliseconds(300);
+        var device = new ManualGenesysDevice(time, latency);
         GenesysSupply? driver = null;
-        await using var rig = MagnetPtyRig.Over(device, GenesysProtocol.Framing, (transport, time) =>
+        await using var rig = MagnetPtyRig.Over(time, device, GenesysProtocol.Framing, (transport, time) =>
             driver = new GenesysSupply(transport, ManualGenesysDevice.Address, new MagnetLimits("MANUAL-GEN", 450, 8), time: time));
         var supply = driver!;
+        var start = time.GetUtcNow();
 
         await MagnetPtyRig.Run(async () => { await supply.InitializeAsync(); return 0; });
         Assert.Equal(["ADR 6", "IDN?"], device.Received);
@@ -214,13 +225,16 @@ public sealed class MagnetManualClientTests
         device.SetEnableOpen(false);
         Assert.Equal(MagnetRequestOutcome.Done, (await MagnetPtyRig.Run(() => supply.ResetAsync())).Outcome);
         Assert.Equal(0, rig.Counters.Timeouts);
+        Assert.Equal(latency * device.Answered, time.GetUtcNow() - start); // every reply really came late
+        Assert.Equal(device.Received.Count, device.Answered);
     }
 
     [Fact]
     public async Task The_magnet_controller_ramps_a_Genesys_written_independently_from_the_manual_to_its_setpoint()
     {
+        var time = MagnetPtyRig.NewTime();
         var device = new ManualGenesysDevice();
-        await using var rig = MagnetPtyRig.Over(device, GenesysProtocol.Framing, (transport, time) =>
+        await using var rig = MagnetPtyRig.Over(time, device, GenesysProtocol.Framing, (transport, time) =>
             new GenesysSupply(transport, ManualGenesysDevice.Address, new MagnetLimits("MANUAL-GEN", 450, 8), time: time));
         await rig.PollNow();
         Assert.Equal(MagnetState.Off, rig.State);

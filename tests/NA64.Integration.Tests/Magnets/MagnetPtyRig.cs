@@ -154,11 +154,8 @@ internal sealed class MagnetPtyRig : IAsyncDisposable
     }
 
     /// <summary>Any line device (e.g. one written independently from the manual) with the supply built on the rig's transport and clock.</summary>
-    public static MagnetPtyRig Over(ILineDevice device, LineFraming framing, Func<LineTransport, TimeProvider, IMagnetSupply> supply)
-    {
-        var time = NewTime();
-        return new MagnetPtyRig(time, device, t => supply(t, time), framing);
-    }
+    public static MagnetPtyRig Over(FakeTimeProvider time, ILineDevice device, LineFraming framing, Func<LineTransport, TimeProvider, IMagnetSupply> supply) =>
+        new(time, device, t => supply(t, time), framing);
 
     /// <summary>The true current in the simulated magnet (A, magnitude).</summary>
     public double ModelAmps => Genesys?.Amps ?? Danfysik?.Amps ?? throw new InvalidOperationException("no simulator model in this rig");

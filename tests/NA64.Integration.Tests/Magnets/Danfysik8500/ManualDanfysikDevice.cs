@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Time.Testing;
 using NA64.Simulators.Serving;
 
 namespace NA64.Integration.Tests.Magnets.Danfysik8500;
@@ -14,10 +15,12 @@ namespace NA64.Integration.Tests.Magnets.Danfysik8500;
 /// <item>no slewing (the ISIS emulator's "no ramp", §4.5): the current is the setpoint while the power is on;</item>
 /// <item>its own scaling: 600 A full scale, 10 mA per <c>AD 8</c> count, 1 mV per <c>AD 2</c> count, a 20 mΩ magnet;</item>
 /// <item>its own error wording (§4.2 leaves it open): <c>?</c> and the reason.</item>
+/// <item>each reply <c>latency</c> after its request on the shared fake clock (§4.1 gives 5 ms for the 9100; an RS-485
+/// converter or a busy unit may take longer), counted against the driver's reply timeout;</item>
 /// </list>
 /// Directives (N, F, RS, WA, PO ±, REM, LOC) are silent unless refused; status commands (S1, RA, AD n, PO) always answer.
 /// </summary>
-internal sealed class ManualDanfysikDevice : ILineDevice
+internal sealed class ManualDanfysikDevice(FakeTimeProvider? clock = null, TimeSpan latency = default) : ILineDevice
 {
     public const double FullScaleAmps = 600;
     public const double AmpsPerCount = 0.01;
@@ -25,6 +28,7 @@ internal sealed class ManualDanfysikDevice : ILineDevice
     public const double Ohms = 0.02;
 
     private readonly Lock _gate = new();
+    private int _answered;
     private bool _remote;
     private bool _powerOn;
     private bool _reversed;
@@ -33,6 +37,9 @@ internal sealed class ManualDanfysikDevice : ILineDevice
     private bool _interlockLatched;
 
     public string RequestTerminator => "\r";
+
+    /// <summary>Requests answered so far (silence excluded).</summary>
+    public int Answered => Volatile.Read(ref _answered);
 
     // §4.1: LF then CR.
     public string ReplyTerminator => "\n\r";
@@ -87,7 +94,26 @@ internal sealed class ManualDanfysikDevice : ILineDevice
         }
     }
 
+    /// <summary>
+    /// Answers after <c>latency</c> of simulated time: the shared fake clock moves on while the unit works, so the
+    /// driver's reply timeout (on the same clock) sees the delay, deterministically. Silence takes no time.
+    /// </summary>
     public string? Respond(string request)
+    {
+        var reply = Handle(request);
+        if (reply is not null)
+        {
+            Interlocked.Increment(ref _answered);
+            if (latency > TimeSpan.Zero)
+            {
+                clock?.Advance(latency);
+            }
+        }
+
+        return reply;
+    }
+
+    private string? Handle(string request)
     {
         lock (_gate)
         {

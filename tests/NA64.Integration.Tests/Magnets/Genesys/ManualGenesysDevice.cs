@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Time.Testing;
 using NA64.Simulators.Serving;
 
 namespace NA64.Integration.Tests.Magnets.Genesys;
@@ -13,10 +14,11 @@ namespace NA64.Integration.Tests.Magnets.Genesys;
 /// and 2 decimals, <c>MV?</c> with 4 decimals;</item>
 /// <item>a GEN20-500 on a 10 mΩ magnet with no inductance: with the output on the current is PC at once (CC mode);</item>
 /// <item>lower-case commands are accepted (§3.1: case-insensitive).</item>
+/// <item>each reply <c>latency</c> after its request on the shared fake clock, counted against the driver's reply timeout;</item>
 /// </list>
 /// Every addressed command gets <c>OK</c>, an error code (§3.2) or the value; nothing is answered until <c>ADR 6</c>.
 /// </summary>
-internal sealed class ManualGenesysDevice : ILineDevice
+internal sealed class ManualGenesysDevice(FakeTimeProvider? clock = null, TimeSpan latency = default) : ILineDevice
 {
     public const int Address = 6;
     public const string Identity = "LAMBDA,GEN20-500";
@@ -25,6 +27,7 @@ internal sealed class ManualGenesysDevice : ILineDevice
     public const double Ohms = 0.01;
 
     private readonly Lock _gate = new();
+    private int _answered;
     private readonly List<string> _received = [];
     private bool _selected;
     private bool _output;
@@ -34,6 +37,9 @@ internal sealed class ManualGenesysDevice : ILineDevice
     private double _pc;
 
     public string RequestTerminator => "\r";
+
+    /// <summary>Requests answered so far (silence excluded).</summary>
+    public int Answered => Volatile.Read(ref _answered);
 
     public string ReplyTerminator => "\r";
 
@@ -84,7 +90,26 @@ internal sealed class ManualGenesysDevice : ILineDevice
         }
     }
 
+    /// <summary>
+    /// Answers after <c>latency</c> of simulated time: the shared fake clock moves on while the unit works, so the
+    /// driver's reply timeout (on the same clock) sees the delay, deterministically. Silence takes no time.
+    /// </summary>
     public string? Respond(string request)
+    {
+        var reply = Handle(request);
+        if (reply is not null)
+        {
+            Interlocked.Increment(ref _answered);
+            if (latency > TimeSpan.Zero)
+            {
+                clock?.Advance(latency);
+            }
+        }
+
+        return reply;
+    }
+
+    private string? Handle(string request)
     {
         lock (_gate)
         {
