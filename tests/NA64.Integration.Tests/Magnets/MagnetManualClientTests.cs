@@ -123,7 +123,7 @@ public sealed class MagnetManualClientTests
                 new Danfysik8500Options(ManualDanfysikDevice.FullScaleAmps, ManualDanfysikDevice.FullScaleAmps / Danfysik8500Facts.FullScalePpm,
                     ManualDanfysikDevice.AmpsPerCount, ManualDanfysikDevice.VoltsPerCount), time);
 
-            await MagnetPtyRig.Run(async () => { await supply.InitializeAsync(); return 0; });
+            await MagnetPtyRig.Run(() => supply.InitializeAsync());
             Assert.Equal(["REM", "S1", "RA", "PO"], device.Received);
             Assert.False(device.PowerOn);
 
@@ -195,7 +195,7 @@ public sealed class MagnetManualClientTests
         var supply = driver!;
         var start = time.GetUtcNow();
 
-        await MagnetPtyRig.Run(async () => { await supply.InitializeAsync(); return 0; });
+        await MagnetPtyRig.Run(() => supply.InitializeAsync());
         Assert.Equal(["ADR 6", "IDN?"], device.Received);
         Assert.Equal(new GenesysModel("GEN20-500", 20, 500), supply.Model);
 

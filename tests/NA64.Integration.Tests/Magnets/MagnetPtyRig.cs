@@ -176,6 +176,8 @@ internal sealed class MagnetPtyRig : IAsyncDisposable
     /// <summary>Runs a controller or driver call off the test thread (the serial port's writes block), with the hang safety net.</summary>
     public static Task<T> Run<T>(Func<Task<T>> call) => Safety.Within(Task.Run(call));
 
+    public static Task Run(Func<Task> call) => Safety.Within(Task.Run(call));
+
     /// <summary>One poll now (no time passes).</summary>
     public Task PollNow() => Safety.Within(Task.Run(() => Poller.PollOnceAsync()));
 
