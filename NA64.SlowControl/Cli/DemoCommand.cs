@@ -10,7 +10,8 @@ namespace NA64.SlowControl.Cli;
 /// <c>na64hw demo</c>: the whole product on simulators with no hardware and no setup file. Starts a service in-process
 /// (simulators behind the same transports real devices use) and drives it through the same API the CLI uses: powers
 /// the NA64 2018 HV setup, shows a trip of a micromegas strip channel recovered the NA64 way (nominal - 20 V, wait,
-/// nominal), then takes a pedestal run and a short physics run on the simulated digitizers.
+/// nominal), sets the spectrometer magnet for 100 GeV through the simulated beam-line gateway and the bench magnets on
+/// their Genesys and Danfysik 8500, then takes a pedestal run and a short physics run on the simulated digitizers.
 /// </summary>
 internal static class DemoCommand
 {
@@ -25,9 +26,10 @@ internal static class DemoCommand
             if (CommonOptions.ContextOrRefusal(parse) is not { } context)
                 return ExitCodes.Refused;
 
-            if (context.Setup.Devices.FirstOrDefault(d => !Hosting.HvHardware.IsSimulated(d.Transport)) is { } real)
+            if (context.Setup.Devices.Select(d => (d.Name, d.Transport)).Concat(context.Setup.Magnets.Select(m => (m.Name, m.Transport)))
+                    .FirstOrDefault(d => !Hosting.HvHardware.IsSimulated(d.Transport)) is { Name: not null } real)
             {
-                AnsiConsole.MarkupLine($"[red]Refused:[/] the demo switches every channel on and injects faults; device {Markup.Escape(real.Name)} is real ({Markup.Escape(real.Transport)}). Use a setup whose transports are all 'sim'.");
+                AnsiConsole.MarkupLine($"[red]Refused:[/] the demo switches every channel and magnet on and injects faults; device {Markup.Escape(real.Name)} is real ({Markup.Escape(real.Transport)}). Use a setup whose transports are all 'sim'.");
                 return ExitCodes.Refused;
             }
 
@@ -76,8 +78,11 @@ internal static class DemoCommand
                 return ExitCodes.Failed;
         }
 
+        if (!await MagnetsAsync(client, ct).ConfigureAwait(false))
+            return ExitCodes.Failed;
+
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]3. Readout[/]: pedestal run of {DemoPedestalEvents} random triggers, then a physics run of {DemoEvents} triggers, started through the API."));
+            $"[bold]4. Readout[/]: pedestal run of {DemoPedestalEvents} random triggers, then a physics run of {DemoEvents} triggers, started through the API."));
         foreach (var request in new[] { new RunStartRequest("pedestal", DemoPedestalEvents), new RunStartRequest("physics", DemoEvents) })
         {
             var started = await client.SendAsync<RunView>(HttpMethod.Post, "/api/runs", request, ct).ConfigureAwait(false);
@@ -138,6 +143,72 @@ internal static class DemoCommand
         AnsiConsole.Write(HvCommands.StatusTable(await client.GetAsync<List<HvChannelView>>("/api/hv/channels", ct).ConfigureAwait(false)));
         foreach (var f in failures)
             AnsiConsole.MarkupLine($"[red]Failed:[/] {Markup.Escape(f)}");
+        return failures.Count == 0;
+    }
+
+    /// <summary>
+    /// Every magnet of the setup to its demo target at once: a circuit with a calibration and a bending angle (MBPL) to the
+    /// momentum of the beam, the others to a bench current; then a setpoint above a limit, refused with nothing sent.
+    /// </summary>
+    private static async Task<bool> MagnetsAsync(ServiceClient client, CancellationToken ct)
+    {
+        const double BeamGeV = 100;
+        const double BenchAmps = 100;
+        var magnets = await client.GetAsync<List<MagnetView>>("/api/magnets", ct).ConfigureAwait(false);
+        if (magnets.Count == 0)
+            return true;
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[bold]3. Magnets[/]: the spectrometer to {BeamGeV} GeV (field from its calibration, bending angle from the setup) through the beam-line gateway, the bench magnets to {BenchAmps} A at the configured dI/dt; done when the readbacks say AtSetpoint."));
+        var failures = new List<string>();
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+            .StartAsync(async progress =>
+            {
+                var bars = magnets.ToDictionary(m => m.Magnet, m => progress.AddTask(m.Magnet, maxValue: 1.0));
+                var ramps = magnets.Select(async m =>
+                {
+                    var request = m.MomentumGeV is not null ? new MagnetSetpointRequest(MomentumGeV: BeamGeV, Wait: true) : new MagnetSetpointRequest(Amps: BenchAmps, Wait: true);
+                    try
+                    {
+                        await client.SendAsync<MagnetView>(HttpMethod.Put, $"/api/magnets/{Uri.EscapeDataString(m.Magnet)}/setpoint", request, ct).ConfigureAwait(false);
+                    }
+                    catch (ServiceRefusedException e)
+                    {
+                        lock (failures)
+                            failures.Add($"{m.Magnet}: {e.Message}");
+                    }
+                }).ToList();
+                var all = Task.WhenAll(ramps);
+                while (!all.IsCompleted)
+                {
+                    await Task.WhenAny(all, Task.Delay(TimeSpan.FromMilliseconds(250), ct)).ConfigureAwait(false);
+                    foreach (var now in await client.GetAsync<List<MagnetView>>("/api/magnets", ct).ConfigureAwait(false))
+                    {
+                        var bar = bars[now.Magnet];
+                        bar.Value = Math.Abs(now.TargetAmps) < 1e-9 ? 0 : Math.Clamp((now.Amps ?? 0) / now.TargetAmps, 0, 1);
+                        bar.Description = string.Create(CultureInfo.InvariantCulture, $"{now.Magnet,-10} {now.Amps ?? 0,7:0.0} -> {now.TargetAmps:0.0} A {now.State}");
+                    }
+                }
+
+                await all.ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        AnsiConsole.Write(MagnetCommands.StatusTable(await client.GetAsync<List<MagnetView>>("/api/magnets", ct).ConfigureAwait(false)));
+        foreach (var f in failures)
+            AnsiConsole.MarkupLine($"[red]Failed:[/] {Markup.Escape(f)}");
+
+        // A setpoint above the circuit's ceiling: refused by the controller before any request reaches the gateway.
+        var first = magnets[0];
+        try
+        {
+            await client.SendAsync<MagnetView>(HttpMethod.Put, $"/api/magnets/{Uri.EscapeDataString(first.Magnet)}/setpoint",
+                new MagnetSetpointRequest(Amps: 99999), ct).ConfigureAwait(false);
+            failures.Add($"{first.Magnet}: 99999 A was accepted");
+        }
+        catch (ServiceRefusedException e)
+        {
+            AnsiConsole.MarkupLine($"`magnet set {Markup.Escape(first.Magnet)} --amps 99999`: [yellow]refused[/] {Markup.Escape(e.Message)}");
+        }
+
         return failures.Count == 0;
     }
 

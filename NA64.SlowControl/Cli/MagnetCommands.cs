@@ -217,13 +217,14 @@ internal static class MagnetCommands
     private static string Label(MagnetView m) =>
         string.Create(CultureInfo.InvariantCulture, $"{m.Magnet,-10} {m.Amps ?? 0,8:0.0} -> {m.TargetAmps:0.0} A {m.State}");
 
+    /// <summary>One row per circuit; currents signed (negative: reversed polarity); the notes say what it feeds and what needs attention.</summary>
     public static Table StatusTable(IReadOnlyList<MagnetView> magnets)
     {
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("Magnet").AddColumn("State")
             .AddColumn(new TableColumn("Target A").RightAligned()).AddColumn(new TableColumn("I A").RightAligned())
             .AddColumn(new TableColumn("V").RightAligned()).AddColumn(new TableColumn("B·dl Tm").RightAligned())
-            .AddColumn(new TableColumn("p GeV").RightAligned()).AddColumn("Out").AddColumn("Notes");
+            .AddColumn(new TableColumn("p GeV").RightAligned()).AddColumn("Notes");
         foreach (var m in magnets)
         {
             string color = m.State switch
@@ -234,16 +235,19 @@ internal static class MagnetCommands
                 _ => "grey",
             };
             static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "-";
-            string name = m.Elements.Count > 0 ? $"{m.Magnet} ({string.Join("+", m.Elements)})" : m.Magnet;
             // Regulating is the normal case: only what needs attention goes into the notes.
             string conditions = string.Join(",", m.Conditions.Split(", ").Where(c => c is not ("None" or "CurrentRegulated")));
-            string notes = string.Join("; ", new[] { conditions.Length == 0 ? null : conditions,
-                m.PendingRequest is { } p ? "pending: " + p : null, m.LastDenied is { } d ? "denied: " + d : null }.Where(x => x is not null));
-            string output = m.Polarity == "Reversed" ? $"{m.Output} (-)" : m.Output ?? "-";
+            string notes = string.Join("; ", new[]
+            {
+                m.Elements.Count > 0 ? "feeds " + string.Join("+", m.Elements) : null,
+                conditions.Length == 0 ? null : conditions,
+                m.PendingRequest is { } p ? "pending: " + p : null,
+                m.LastDenied is { } d ? "denied: " + d : null,
+            }.Where(x => x is not null));
             table.AddRow(
-                Markup.Escape(name), $"[{color}]{m.State}[/]",
+                Markup.Escape(m.Magnet), $"[{color}]{m.State}[/]",
                 F(m.TargetAmps, "0.0"), F(m.Amps, "0.0"), F(m.Volts, "0.00"), F(m.FieldTeslaMetres, "0.000"), F(m.MomentumGeV, "0.0"),
-                Markup.Escape(output), Markup.Escape(notes));
+                Markup.Escape(notes));
         }
 
         return table;

@@ -51,19 +51,23 @@ public static partial class SetupLoader
                     continue;
                 // One port, one kind: the framing and the simulator are the kind's (HV devices included).
                 if (ports.TryGetValue(m.Transport, out var owner) && owner.Kind != m.Kind.Name)
-                    Error(list.Children[i], $"magnets[{i}].transport", m.Transport,
+                    Error(FieldNode(list.Children[i], "transport"), $"magnets[{i}].transport", m.Transport,
                         $"port already used by {owner.Path} of kind {owner.Kind}: one port carries one kind");
                 else
                     ports.TryAdd(m.Transport, (m.Kind.Name, $"magnets[{i}]"));
                 // Two supplies at one address of one line would both answer and garble it.
                 if (m.Address is { } a && !addresses.TryAdd((m.Transport, a), m.Name))
-                    Error(list.Children[i], $"magnets[{i}].address", a.ToString(CultureInfo.InvariantCulture),
+                    Error(FieldNode(list.Children[i], MagnetDeviceKind.AddressField), $"magnets[{i}].address", a.ToString(CultureInfo.InvariantCulture),
                         $"address already used on transport '{m.Transport}' by magnet '{addresses[(m.Transport, a)]}'");
                 magnets.Add(m);
             }
 
             return Errors.Count > errors ? null : magnets;
         }
+
+        /// <summary>The value node of <paramref name="key"/> in a (valid) magnet entry, for the line of an error about it.</summary>
+        private static YamlNode FieldNode(YamlNode entry, string key) =>
+            entry is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : entry;
 
         private MagnetSetup? ReadMagnet(YamlNode node, string path, MagnetSettings defaults, Dictionary<string, (string Path, int Line)> names)
         {

@@ -68,7 +68,7 @@ public sealed class ServiceMagnetTests
 
         var (statusExit, status) = await rig.CliAsync("magnet", "status");
         Assert.Equal(0, statusExit);
-        var row = status.Split('\n').Single(l => l.Contains("MBPL (MBPL1+MBPL2)", StringComparison.Ordinal));
+        var row = status.Split('\n').Single(l => l.Contains("feeds MBPL1+MBPL2", StringComparison.Ordinal));
         Assert.Contains("AtSetpoint", row, StringComparison.Ordinal);
         Assert.Contains("735.0", row, StringComparison.Ordinal);
         // 735 A on the 7 T·m at 800 A line is 6.431 T·m (the measured current carries the converter's noise).
