@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using System.Net.Http.Json;
 using NA64.Simulators.Magnets.BeamLine;
 using NA64.SlowControl.Magnets;
@@ -220,5 +221,70 @@ public sealed class ServiceMagnetTests
         Assert.Contains("beamline trip", faults, StringComparison.Ordinal);
         var response = await http.GetAsync(new Uri("/api/magnets/NOPE", UriKind.Relative));
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_live_stream_carries_magnet_readbacks_and_state_changes()
+    {
+        await using var rig = await StartAsync();
+        var feed = rig.App.Services.GetRequiredService<LiveFeed>();
+        using var stop = new CancellationTokenSource();
+        var seen = new List<LiveEvent>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in feed.SubscribeAsync(stop.Token))
+            {
+                lock (seen)
+                    seen.Add(e);
+            }
+        });
+        await Safety.Within(Task.Run(async () =>
+        {
+            while (feed.Subscribers == 0)
+                await Task.Delay(1);
+        }));
+
+        var (exit, output) = await CliWhilePollingAsync(rig, 100, "magnet", "set", "BENCH-DFK", "--amps", "40");
+        Assert.True(exit == 0, output);
+        await rig.NextPollAsync();
+        await stop.CancelAsync();
+        try
+        {
+            await Safety.Within(reading);
+        }
+        catch (OperationCanceledException)
+        {
+            // The subscription ends by cancellation: either way of ending is fine here.
+        }
+
+        List<LiveEvent> events;
+        lock (seen)
+            events = [.. seen];
+        var readbacks = events.Where(e => e.Kind == "magnet").Select(e => (MagnetView)e.Data).Where(v => v.Magnet == "BENCH-DFK").ToList();
+        Assert.Contains(readbacks, v => v.State == "AtSetpoint" && v.Amps is > 39 and < 41);
+        Assert.Contains(events, e => e.Kind == "magnet-state" && e.Data.ToString()!.Contains("AtSetpoint", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_silent_supply_goes_Disconnected_after_three_failed_reads_with_an_alarm_and_comes_back_by_itself()
+    {
+        await using var rig = await StartAsync();
+        var controller = rig.Owner.Magnets.Controllers.Single(c => c.Name == "BENCH-GEN");
+        await rig.CliAsync("sim", "inject", "BENCH-GEN", "silence");
+        for (int i = 1; i <= 3; i++)
+        {
+            Assert.NotEqual(MagnetState.Disconnected, controller.State);
+            await rig.ReplyTimeoutAsync();
+        }
+
+        Assert.Equal(MagnetState.Disconnected, controller.State);
+        Assert.Contains(rig.Owner.MagnetAlarms(), a => a.Magnet == "BENCH-GEN" && a.Kind == MagnetAlarmKind.Disconnected);
+        var (exit, output) = await rig.CliAsync("magnet", "set", "BENCH-GEN", "--amps", "10", "--no-wait");
+        Assert.Equal(2, exit);
+        Assert.Contains("disconnected", output, StringComparison.Ordinal);
+
+        await rig.CliAsync("sim", "inject", "BENCH-GEN", "clear");
+        await rig.UntilAsync(() => controller.State == MagnetState.Off, "back to Off", 5);
+        Assert.Equal(0, controller.Snapshot().ConsecutiveFailures);
     }
 }
