@@ -58,6 +58,15 @@ public class GenesysCodecTests
     }
 
     [Fact]
+    public void An_error_code_the_manual_does_not_list_is_still_an_execution_error_carrying_the_raw_line()
+    {
+        var e = Assert.Throws<GenesysExecutionErrorException>(() => GenesysCodec.ParseOk("PC 50", "E99"));
+        Assert.Equal("E99", e.Code);
+        Assert.Equal("E99", e.RawReply);
+        Assert.Contains("not in the manual's table", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void E07_is_the_fault_shutdown_exception_even_where_a_number_was_expected()
     {
         Assert.Throws<GenesysFaultShutdownException>(() => GenesysCodec.ParseOk("OUT 1", "E07"));
