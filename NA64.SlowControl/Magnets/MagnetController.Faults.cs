@@ -87,7 +87,7 @@ public sealed partial class MagnetController
             && Math.Abs(Signed(r.Amps, r.Polarity)) > _settings.ToleranceAmps)
         {
             bool stepped = ControllerSteps(_settings.RampAmpsPerSecond);
-            _plan = new RampPlan(0, _settings.RampAmpsPerSecond, stepped, RampStart(r, stepped), _time.GetUtcNow(), safe: true);
+            _plan = new RampPlan(0, _settings.RampAmpsPerSecond, stepped, RampStart(r, stepped).From, _time.GetUtcNow(), safe: true);
             _safeOffPending = true;
             _log.Warning("Magnet {Magnet}: {Kind}, ramping down to zero at {Rate} A/s, then off", Name, kind, _settings.RampAmpsPerSecond);
             // Left to the supply: its zero setpoint now; stepped: the first step on the next readback.

@@ -53,15 +53,24 @@ public sealed partial class MagnetController
         !_hw.Capabilities.RampsItself || (_hw.Capabilities.OwnRampAmpsPerSecond is { } own && own > ampsPerSecond);
 
     /// <summary>
-    /// Where a new ramp starts (signed). A ramp continues from the setpoint last sent, even one the readbacks do not show
-    /// yet (sent after the last readback): starting from an older readback would make the next step steeper than dI/dt.
-    /// But a setpoint left to the supply's own ramp may be far from where the current is (the unit still slewing, at a
-    /// rate above the new ramp's): a stepped ramp then starts from the measured current, so the unit is held back at once.
+    /// Where a new ramp starts (signed), and whether the supply must be held there at once. A ramp continues from the
+    /// setpoint last sent, even one the readbacks do not show yet (sent after the last readback): starting from an older
+    /// readback would make the next step steeper than dI/dt. A setpoint left to the supply's own ramp, though, may be far
+    /// from the current (the unit still slewing at its own rate, faster than the new ramp's): a stepped ramp then starts
+    /// where the current is now (the last readback, moved on at the unit's own rate for the time since) and holds the
+    /// unit there at once, rather than letting it slew on at its own rate until the first step.
     /// </summary>
-    private double RampStart(MagnetReadback r, bool stepped)
+    private (double From, bool Hold) RampStart(MagnetReadback r, bool stepped)
     {
-        if (stepped && _setpointLeftToSupply && r.Output == MagnetOutput.On) return Signed(r.Amps, r.Polarity);
-        return _lastSentTime is { } sent && (_lastTime is not { } read || sent >= read) ? _lastSentAmps : SignedSetpoint(r);
+        var now = _time.GetUtcNow();
+        double setpoint = _lastSentTime is { } sent && (_lastTime is not { } read || sent >= read) ? _lastSentAmps : SignedSetpoint(r);
+        double amps = Signed(r.Amps, r.Polarity);
+        if (!stepped || !_setpointLeftToSupply || r.Output != MagnetOutput.On || Math.Abs(setpoint - amps) <= _settings.ToleranceAmps
+            || _hw.Capabilities.OwnRampAmpsPerSecond is not { } own)
+            return (setpoint, false);
+        double seconds = Math.Max(0, (now - (_lastTime ?? now)).TotalSeconds);
+        double moved = Math.Min(Math.Abs(setpoint - amps), own * seconds);
+        return (amps + Math.CopySign(moved, setpoint - amps), true);
     }
 
     private async Task SendRampToAsync(RampRequest request, Transition _)
@@ -71,7 +80,7 @@ public sealed partial class MagnetController
         var now = _time.GetUtcNow();
         _targetAmps = request.Amps;
         bool stepped = ControllerSteps(request.AmpsPerSecond);
-        double from = RampStart(r, stepped);
+        var (from, hold) = RampStart(r, stepped);
         _plan = new RampPlan(request.Amps, request.AmpsPerSecond, stepped, from, now, safe: false);
         _log.Information("Magnet {Magnet}: ramp to {Target} A at {Rate} A/s from {Setpoint} A ({Output}), {Mode}",
             Name, request.Amps, request.AmpsPerSecond, from, r.Output, _plan.Stepped ? "stepped" : "the supply's own ramp");
@@ -90,7 +99,13 @@ public sealed partial class MagnetController
                 if (on.Outcome != MagnetRequestOutcome.Done) RestoreAfterRefusal(previousTarget);
                 return;
             }
-            // Output on: a ramp left to the supply gets its setpoint now; a stepped one its first step on the next readback.
+            // Output on: a ramp left to the supply gets its setpoint now; a stepped one its first step on the next readback
+            // (after a hold where the current is, when the supply was still slewing on its own).
+            if (_plan.Stepped && hold && !await StepRequestAsync(from).ConfigureAwait(false))
+            {
+                RestoreAfterRefusal(previousTarget);
+                return;
+            }
             if (!_plan.Stepped)
             {
                 bool reverse = request.Amps != 0 && (request.Amps < 0) != (r.Polarity == MagnetPolarity.Reversed);
