@@ -175,6 +175,23 @@ public sealed class MagnetOwnRampTests
         if (setpoints > 1) AssertStepsWithin(steps, start, 0, rate);
     }
 
+    [Theory]
+    [InlineData(2, "SetCurrent 0, SwitchOn", 0)] // default 2 A/s: it would slew back to 50 A at 4 A/s, so from 0
+    [InlineData(10, "SwitchOn", 50)] // default 10 A/s: its own 4 A/s is within it, it keeps its setpoint
+    public async Task Switching_on_a_supply_that_would_slew_to_an_old_setpoint_faster_than_the_default_dIdt_starts_it_from_0(
+        double defaultRate, string requests, double target)
+    {
+        var k = new MagnetTestKit(MagnetTestKit.SelfRamping with { OwnRampAmpsPerSecond = 4 }, MagnetTestKit.TestSettings with { RampAmpsPerSecond = defaultRate });
+        k.Supply.Setpoint = 50;
+        await k.PollNow();
+        Assert.Equal(MagnetState.Off, k.State);
+
+        await k.Controller.SwitchOnAsync();
+
+        Assert.Equal(requests, string.Join(", ", k.Supply.Requests.Select(r => r.What == "SetCurrent" ? $"SetCurrent {r.Value}" : r.What)));
+        Assert.Equal(target, k.Controller.TargetAmps);
+    }
+
     [Fact]
     public async Task A_safe_ramp_down_of_a_supply_ramping_itself_faster_than_dIdt_is_stepped()
     {
