@@ -74,7 +74,13 @@ public sealed record MagnetLimits(string Name, double MaxAmps, double? MaxVolts 
 /// <param name="HasPolaritySwitch">Can reverse the current (only at zero current).</param>
 /// <param name="RampsItself">Slews to a new setpoint by itself at a rate of its own; otherwise the controller steps the setpoint.</param>
 /// <param name="RequestsNeedApproval">Requests may be held for an operator or denied (a permissioned remote device).</param>
-public sealed record MagnetCapabilities(bool HasStandby, bool HasPolaritySwitch, bool RampsItself, bool RequestsNeedApproval);
+/// <param name="OwnRampAmpsPerSecond">
+/// How fast the supply moves the current on its own when given a new setpoint (with <paramref name="RampsItself"/>);
+/// null: unknown or not ours to know (a beam-line converter ramps at CERN's rate). A controller asked for a slower
+/// dI/dt than a known own rate steps the setpoint itself.
+/// </param>
+public sealed record MagnetCapabilities(bool HasStandby, bool HasPolaritySwitch, bool RampsItself, bool RequestsNeedApproval,
+    double? OwnRampAmpsPerSecond = null);
 
 /// <summary>What became of a request: carried out, held for an operator, or denied (with the reason).</summary>
 public enum MagnetRequestOutcome

@@ -86,10 +86,12 @@ public sealed partial class MagnetController
         if (_settings.SafeAction == MagnetSafeAction.RampDown && r.Output == MagnetOutput.On
             && Math.Abs(Signed(r.Amps, r.Polarity)) > _settings.ToleranceAmps)
         {
-            _plan = new RampPlan(0, _settings.RampAmpsPerSecond, SignedSetpoint(r), _time.GetUtcNow(), safe: true);
+            bool stepped = ControllerSteps(_settings.RampAmpsPerSecond);
+            _plan = new RampPlan(0, _settings.RampAmpsPerSecond, stepped, RampStart(r, stepped).From, _time.GetUtcNow(), safe: true);
             _safeOffPending = true;
             _log.Warning("Magnet {Magnet}: {Kind}, ramping down to zero at {Rate} A/s, then off", Name, kind, _settings.RampAmpsPerSecond);
-            if (_hw.Capabilities.RampsItself) await SafeStepAsync(r).ConfigureAwait(false);
+            // Left to the supply: its zero setpoint now; stepped: the first step on the next readback.
+            if (!_plan.Stepped) await SafeStepAsync(r).ConfigureAwait(false);
             return;
         }
         await SafeOffAsync(kind.ToString()).ConfigureAwait(false);

@@ -13,8 +13,8 @@ namespace NA64.SlowControl.Magnets;
 /// <summary>
 /// One magnet: a state machine fed by polled readbacks of a kind-neutral <see cref="IMagnetSupply"/>, with operator
 /// commands as typed triggers. The state follows what the supply reports, never what was sent: a command only sends
-/// and records what the readbacks should show next; a ramp is stepped (or, for a supply that ramps itself, set once)
-/// as the readbacks come in, never faster than the configured dI/dt.
+/// and records what the readbacks should show next; a ramp is stepped as the readbacks come in, never faster than the
+/// configured dI/dt, or set once per leg for a supply that ramps itself no faster than that (or at a rate unknown).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -170,7 +170,8 @@ public sealed partial class MagnetController
             _machine.Configure(s).SubstateOf(MagnetState.Operating);
         _machine.Configure(MagnetState.AtSetpoint).OnEntry(OnAtSetpoint, "log");
 
-        // One setpoint step per readback (a self-ramping supply gets its setpoint once per leg), never above dI/dt.
+        // One setpoint step per readback, never above dI/dt (a supply that ramps itself no faster, or at a rate unknown,
+        // gets its setpoint once per leg).
         _machine.Configure(MagnetState.Ramping)
             .SubstateOf(MagnetState.Operating)
             .OnEntryFromAsync(_readback, o => StepAsync(o.Readback), "first step of the ramp")
@@ -256,6 +257,8 @@ public sealed partial class MagnetController
     {
         _plan = null;
         _targetAmps = r.Output is MagnetOutput.On or MagnetOutput.Standby ? Signed(r.SetpointAmps, r.Polarity) : 0;
+        // A supply that ramps itself may be found still slewing towards its setpoint.
+        _setpointLeftToSupply = _hw.Capabilities.RampsItself;
         // Found on and at its setpoint: it has been there before we looked, so it is AtSetpoint at once.
         if (r.Output == MagnetOutput.On && Math.Abs(Signed(r.Amps, r.Polarity) - _targetAmps) <= _settings.ToleranceAmps)
             _inToleranceSince = now - _settings.StableTime;
@@ -356,8 +359,9 @@ public sealed partial class MagnetController
         RampToFieldAsync(MagnetCalibration.FieldForMomentum(gevPerC, angleRadians), ampsPerSecond, ct);
 
     /// <summary>
-    /// Output on. A supply the controller steps gets setpoint 0 first (it must not jump to an old setpoint) and the
-    /// target becomes 0; one that ramps itself keeps its setpoint and slews there at its own rate.
+    /// Output on. A supply the controller steps at the default dI/dt (see <see cref="MagnetCapabilities.OwnRampAmpsPerSecond"/>)
+    /// gets setpoint 0 first (it must not jump or slew too fast to an old setpoint) and the target becomes 0; one that
+    /// ramps itself no faster (or at a rate unknown) keeps its setpoint and slews there at its own rate.
     /// </summary>
     public Task<MagnetRequestResult> SwitchOnAsync(CancellationToken ct = default) =>
         CommandAsync(MagnetCommand.SwitchOn, () => _machine.FireAsync(Trigger.SwitchOn), ct);

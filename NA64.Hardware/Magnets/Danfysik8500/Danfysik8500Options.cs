@@ -21,6 +21,13 @@ public sealed record Danfysik8500Options(
     /// <summary>How long a status reply may take (the 9100 answers in about 5 ms; generous for RS-485 converters).</summary>
     public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// The slew rate the unit is set to (its slew DACs, A/s), from its configuration; null when not known. Reported as
+    /// <see cref="MagnetCapabilities.OwnRampAmpsPerSecond"/>, so that a controller asked for a slower dI/dt steps the
+    /// setpoint instead of letting the unit slew at its own rate.
+    /// </summary>
+    public double? SlewAmpsPerSecond { get; init; }
+
     /// <summary>Throws one line naming the field, the value and the limit when a setting is meaningless.</summary>
     public void Validate()
     {
@@ -37,6 +44,11 @@ public sealed record Danfysik8500Options(
         {
             throw new ArgumentOutOfRangeException(nameof(Address), a,
                 $"{nameof(Address)} is {a}; a Danfysik 8500 address is {Danfysik8500Facts.MinAddress}..{Danfysik8500Facts.MaxAddress}");
+        }
+
+        if (SlewAmpsPerSecond is { } slew)
+        {
+            Positive(slew, nameof(SlewAmpsPerSecond));
         }
 
         if (ReplyTimeout <= TimeSpan.Zero)

@@ -38,6 +38,8 @@ public sealed class Danfysik8500Supply : IMagnetSupply
         _transport = transport;
         _options = options;
         Limits = limits;
+        Capabilities = new(HasStandby: false, HasPolaritySwitch: true, RampsItself: true, RequestsNeedApproval: false,
+            OwnRampAmpsPerSecond: options.SlewAmpsPerSecond);
         _time = time ?? TimeProvider.System;
         _line = LineLocks.GetValue(transport, _ => new SemaphoreSlim(1, 1));
         _log = (log ?? Serilog.Core.Logger.None).ForContext<Danfysik8500Supply>().ForContext("Magnet", limits.Name);
@@ -49,8 +51,8 @@ public sealed class Danfysik8500Supply : IMagnetSupply
 
     public Danfysik8500Options Options => _options;
 
-    /// <summary>No standby, a polarity switch, slews by itself (slew DACs), no approval.</summary>
-    public MagnetCapabilities Capabilities { get; } = new(HasStandby: false, HasPolaritySwitch: true, RampsItself: true, RequestsNeedApproval: false);
+    /// <summary>No standby, a polarity switch, slews by itself (slew DACs) at the configured rate when given, no approval.</summary>
+    public MagnetCapabilities Capabilities { get; }
 
     /// <summary>The last readback of <see cref="ReadAsync"/> (or of initialization); null before the first.</summary>
     public MagnetReadback? LastReadback => _last;

@@ -13,6 +13,9 @@ namespace NA64.SlowControl.Magnets.Danfysik8500;
 /// </summary>
 public static class Danfysik8500Kind
 {
+    /// <summary>The unit's own slew rate (A/s), when the setup gives it: the driver reports it, the simulated unit slews at it.</summary>
+    public const string SlewField = "slewAmpsPerSecond";
+
     public static MagnetDeviceKind Registration { get; } = new(
         "danfysik8500",
         NA64.Hardware.Transport.LineFraming.DanfysikCrLfCr,
@@ -22,18 +25,25 @@ public static class Danfysik8500Kind
             MagnetField.Number("ampsPerCurrentCount", "amperes per count of AD 8 (the unit's calibration)", null, 1e-9, 1e3),
             MagnetField.Number("voltsPerVoltageCount", "volts per count of AD 2 (the unit's calibration)", null, 1e-9, 1e3),
             MagnetField.Number("zeroCurrentAmps", "largest measured current taken as zero for a polarity change", 0.5, 0, 100),
+            MagnetField.Number(SlewField, "the unit's own slew rate as configured on it (the controller steps the setpoint when asked for a slower dI/dt)", null, 0.001, 1e5) with { Optional = true },
         ],
         CheckLimits,
         (magnet, transport, time, log) => new Danfysik8500Supply(transport, magnet.Limits, Options(magnet), time, log),
         (magnets, time, log) => new Line(magnets, time, log));
 
-    /// <summary>The driver's settings from a magnet entry (AmpsPerPpm is full scale / 10^6, as the unit defines ppm).</summary>
+    /// <summary>
+    /// The driver's settings from a magnet entry (AmpsPerPpm is full scale / 10^6, as the unit defines ppm; the slew
+    /// rate only when the entry gives it).
+    /// </summary>
     public static Danfysik8500Options Options(MagnetSetup magnet)
     {
         double fullScale = magnet.Fields.Number("fullScaleAmps");
         return new Danfysik8500Options(fullScale, fullScale / Danfysik8500Facts.FullScalePpm,
             magnet.Fields.Number("ampsPerCurrentCount"), magnet.Fields.Number("voltsPerVoltageCount"),
-            magnet.Address, magnet.Fields.Number("zeroCurrentAmps"));
+            magnet.Address, magnet.Fields.Number("zeroCurrentAmps"))
+        {
+            SlewAmpsPerSecond = magnet.Fields.OptionalNumber(SlewField),
+        };
     }
 
     private static IEnumerable<(string Field, string Rule)> CheckLimits(MagnetSetup magnet)
@@ -67,6 +77,8 @@ public static class Danfysik8500Kind
                     FullScaleAmps = m.Fields.Number("fullScaleAmps"),
                     AmpsPerCurrentCount = m.Fields.Number("ampsPerCurrentCount"),
                     VoltsPerVoltageCount = m.Fields.Number("voltsPerVoltageCount"),
+                    // The simulated unit slews at the configured rate, as a real one set to it would.
+                    SlewAmpsPerSecond = m.Fields.OptionalNumber(SlewField) ?? Danfysik8500SimSettings.Default.SlewAmpsPerSecond,
                 };
                 var model = new Danfysik8500Model(m.Address ?? 0, time, settings, log);
                 _units.Add(m.Name, (model, new Danfysik8500Wire(model, log)));

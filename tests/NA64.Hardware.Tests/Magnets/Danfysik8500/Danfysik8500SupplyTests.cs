@@ -252,6 +252,19 @@ public sealed class Danfysik8500SupplyTests : IAsyncDisposable
         Assert.Contains("AmpsPerCurrentCount is 0", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<ArgumentOutOfRangeException>(() => new Danfysik8500Supply(transport, Limits, Options with { Address = 1000 }));
         Assert.Contains("0..999", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => new Danfysik8500Supply(transport, Limits, Options with { SlewAmpsPerSecond = 0 }));
+        Assert.Contains("SlewAmpsPerSecond is 0", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_configured_slew_rate_is_reported_as_the_units_own_ramp_and_unknown_without_one()
+    {
+        Assert.Equal(20, Create(Options with { SlewAmpsPerSecond = 20 }).Capabilities.OwnRampAmpsPerSecond);
+        // A second driver on the same line (construction sends nothing) without the rate configured.
+        var unknown = new Danfysik8500Supply(_transport!, Limits, Options, _time).Capabilities;
+        Assert.Null(unknown.OwnRampAmpsPerSecond);
+        Assert.True(unknown.RampsItself);
+        Assert.Empty(Requests);
     }
 
     [Fact]
