@@ -2,6 +2,11 @@ namespace NA64.SlowControl.Magnets;
 
 public sealed partial class MagnetController
 {
+    private int _waiting;
+
+    /// <summary>Callers in <see cref="WaitForAsync"/> now (a command's own requests are all sent by then).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
     /// <summary>
     /// Completes when the readbacks put the magnet in <paramref name="goal"/>; throws <see cref="MagnetWaitFailedException"/>
     /// when it goes Fault, Interlocked or Disconnected first. Other states on the way (Off before a slow gateway shows
@@ -20,6 +25,7 @@ public sealed partial class MagnetController
         }
 
         StateChanged += OnState;
+        Interlocked.Increment(ref _waiting);
         try
         {
             if (State == goal && Reached(goal))
@@ -28,6 +34,7 @@ public sealed partial class MagnetController
         }
         finally
         {
+            Interlocked.Decrement(ref _waiting);
             StateChanged -= OnState;
         }
     }

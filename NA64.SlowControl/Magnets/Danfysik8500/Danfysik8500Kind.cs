@@ -25,7 +25,7 @@ public static class Danfysik8500Kind
             MagnetField.Number("ampsPerCurrentCount", "amperes per count of AD 8 (the unit's calibration)", null, 1e-9, 1e3),
             MagnetField.Number("voltsPerVoltageCount", "volts per count of AD 2 (the unit's calibration)", null, 1e-9, 1e3),
             MagnetField.Number("zeroCurrentAmps", "largest measured current taken as zero for a polarity change", 0.5, 0, 100),
-            MagnetField.Number(SlewField, "the unit's own slew rate as configured on it (the controller steps the setpoint when asked for a slower dI/dt)", null, 0.001, 1e5) with { Optional = true },
+            MagnetField.Number(SlewField, "the unit's own slew rate as configured on it (the controller steps the setpoint when asked for a slower dI/dt)", null, 0.001, 1e5),
         ],
         CheckLimits,
         (magnet, transport, time, log) => new Danfysik8500Supply(transport, magnet.Limits, Options(magnet), time, log),

@@ -34,15 +34,25 @@ public sealed class ServiceMagnetTests
             cycleSeconds: 2
             slewAmpsPerSecond: 50
           - { name: BENCH-GEN, kind: genesys, transport: "sim:bench-genesys", address: 6, model: GEN8-400, maxAmps: 400, maxVolts: 8 }
-          - { name: BENCH-DFK, kind: danfysik8500, transport: "sim:bench-danfysik", fullScaleAmps: 1000, ampsPerCurrentCount: 0.001, voltsPerVoltageCount: 0.001, maxAmps: 800 }
+          - { name: BENCH-DFK, kind: danfysik8500, transport: "sim:bench-danfysik", fullScaleAmps: 1000, ampsPerCurrentCount: 0.001, voltsPerVoltageCount: 0.001, slewAmpsPerSecond: 20, maxAmps: 800 }
         """;
 
     private static Task<ServiceRig> StartAsync() => ServiceRig.StartAsync(Magnets, simulated: true);
 
-    /// <summary>Runs a waiting CLI command while fake time moves one poll at a time, until the command returns.</summary>
-    private static async Task<(int Exit, string Output)> CliWhilePollingAsync(ServiceRig rig, int maxPolls, params string[] args)
+    /// <summary>
+    /// Runs a waiting CLI command on <paramref name="magnet"/> while fake time moves one poll at a time, until it returns.
+    /// Time starts to move only once the service waits for the readbacks: a request of the command itself still on the
+    /// line would otherwise see its reply timeout pass in fake time.
+    /// </summary>
+    private static async Task<(int Exit, string Output)> CliWhilePollingAsync(ServiceRig rig, string magnet, int maxPolls, params string[] args)
     {
+        Assert.True(rig.Owner.Magnets.TryFind(magnet, out var controller, out _), magnet);
         var cli = rig.CliAsync(args);
+        await Safety.Within(Task.Run(async () =>
+        {
+            while (controller.Waiting == 0 && !cli.IsCompleted)
+                await Task.Delay(1);
+        }));
         for (int i = 0; i < maxPolls && !cli.IsCompleted; i++)
             await rig.NextPollAsync();
         Assert.True(cli.IsCompleted || await Task.WhenAny(cli, Task.Delay(TimeSpan.FromSeconds(5))) == cli,
@@ -63,7 +73,7 @@ public sealed class ServiceMagnetTests
     public async Task Magnet_set_MBPL1_amps_735_ends_AtSetpoint_with_current_and_field_in_status()
     {
         await using var rig = await StartAsync();
-        var (exit, output) = await CliWhilePollingAsync(rig, 200, "magnet", "set", "MBPL1", "--amps", "735");
+        var (exit, output) = await CliWhilePollingAsync(rig, "MBPL1", 200, "magnet", "set", "MBPL1", "--amps", "735");
         Assert.True(exit == 0, output);
         Assert.Contains("AtSetpoint", output, StringComparison.Ordinal);
 
@@ -161,7 +171,7 @@ public sealed class ServiceMagnetTests
     public async Task A_Genesys_interlock_latches_the_output_off_with_an_alarm_and_a_reset_releases_it_only_once_the_cause_is_gone()
     {
         await using var rig = await StartAsync();
-        var (exit, output) = await CliWhilePollingAsync(rig, 100, "magnet", "set", "BENCH-GEN", "--amps", "50");
+        var (exit, output) = await CliWhilePollingAsync(rig, "BENCH-GEN", 100, "magnet", "set", "BENCH-GEN", "--amps", "50");
         Assert.True(exit == 0, output);
         var unit = GenesysKind.SimulatedUnit(rig.Owner.Magnets.SimulatedLines["sim:bench-genesys"].Port, "BENCH-GEN");
         Assert.InRange(unit.Amps, 49, 51);
@@ -191,7 +201,7 @@ public sealed class ServiceMagnetTests
         // Released at once; Off when the magnet has discharged through the supply's freewheel path (L/R = 50 s).
         await rig.UntilAsync(() => controller.State != MagnetState.Interlocked, "latch released", 3);
         await rig.UntilAsync(() => controller.State == MagnetState.Off, "discharged to Off", 400);
-        (exit, output) = await CliWhilePollingAsync(rig, 100, "magnet", "set", "BENCH-GEN", "--amps", "20");
+        (exit, output) = await CliWhilePollingAsync(rig, "BENCH-GEN", 100, "magnet", "set", "BENCH-GEN", "--amps", "20");
         Assert.True(exit == 0, output);
     }
 
@@ -200,11 +210,18 @@ public sealed class ServiceMagnetTests
     {
         await using var rig = await StartAsync();
         var unit = Danfysik8500Kind.SimulatedUnit(rig.Owner.Magnets.SimulatedLines["sim:bench-danfysik"].Port, "BENCH-DFK");
+        var (exit, output) = await CliWhilePollingAsync(rig, "BENCH-DFK", 100, "magnet", "set", "BENCH-DFK", "--amps", "20");
+        Assert.True(exit == 0, output);
+
+        // The unit takes the next F without a word and stays on: the read-back after it shows power still on.
         await rig.CliAsync("sim", "inject", "BENCH-DFK", "ignore");
-        var (exit, output) = await rig.CliAsync("magnet", "set", "BENCH-DFK", "--amps", "100", "--no-wait");
+        (exit, output) = await rig.CliAsync("magnet", "off", "BENCH-DFK", "--no-wait");
         Assert.NotEqual(0, exit);
-        Assert.Contains("BENCH-DFK", output, StringComparison.Ordinal);
-        Assert.False(unit.PowerOn && unit.SetpointAmps > 0);
+        Assert.Contains("BENCH-DFK: Danfysik 8500 did not take 'F'", output, StringComparison.Ordinal);
+        Assert.True(unit.PowerOn);
+        await rig.NextPollAsync();
+        var view = await GetAsync(rig, "BENCH-DFK");
+        Assert.Equal("On", view.Output); // shown as it is, not as it was asked to be
     }
 
     [Fact]
@@ -244,7 +261,7 @@ public sealed class ServiceMagnetTests
                 await Task.Delay(1);
         }));
 
-        var (exit, output) = await CliWhilePollingAsync(rig, 100, "magnet", "set", "BENCH-DFK", "--amps", "40");
+        var (exit, output) = await CliWhilePollingAsync(rig, "BENCH-DFK", 100, "magnet", "set", "BENCH-DFK", "--amps", "40");
         Assert.True(exit == 0, output);
         await rig.NextPollAsync();
         await stop.CancelAsync();

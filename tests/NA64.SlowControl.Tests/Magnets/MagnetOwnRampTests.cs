@@ -17,7 +17,7 @@ public sealed class MagnetOwnRampTests
     private const double Slack = 0.05;
 
     [Fact]
-    public async Task The_setup_slew_rate_reaches_the_driver_and_the_simulated_unit_and_is_unknown_without_it()
+    public async Task The_setup_slew_rate_reaches_the_driver_and_the_simulated_unit_and_is_required()
     {
         await using (var rig = new DanfysikSlewRig())
         {
@@ -26,8 +26,9 @@ public sealed class MagnetOwnRampTests
             Assert.Equal(20, rig.Unit.Settings.SlewAmpsPerSecond);
         }
 
-        var without = SetupLoader.LoadFromText(WithSlew(null), "test").Magnets.Single(m => m.Name == DanfysikSlewRig.Magnet);
-        Assert.Null(Danfysik8500Kind.Options(without).SlewAmpsPerSecond);
+        // Without the unit's slew the controller could not know whether the unit would outrun the dI/dt: refused.
+        var missing = Assert.Throws<SetupException>(() => SetupLoader.LoadFromText(WithSlew(null), "test"));
+        Assert.Contains("slewAmpsPerSecond: is required for a danfysik8500", missing.Message, StringComparison.Ordinal);
 
         var e = Assert.Throws<SetupException>(() => SetupLoader.LoadFromText(WithSlew("0"), "test"));
         Assert.Contains("slewAmpsPerSecond", e.Message, StringComparison.Ordinal);

@@ -31,6 +31,7 @@ public sealed class MagnetSetupTests
             fullScaleAmps: 1000
             ampsPerCurrentCount: 0.001
             voltsPerVoltageCount: 0.001
+            slewAmpsPerSecond: 20
             maxAmps: 800
         """;
 
@@ -61,7 +62,7 @@ public sealed class MagnetSetupTests
     [InlineData("model: GEN8-400", "model: TDK8", 15, "magnets[1].model = 'TDK8'", "GEN<volts>-<amps>")]
     [InlineData("address: 6", "address: 31", 14, "magnets[1].address = '31'", "must be in 0..30")]
     [InlineData("    address: 6\n", "", 11, "magnets[1].address", "is required for a genesys")]
-    [InlineData("maxAmps: 800", "maxAmps: 1001", 24, "magnets[2].maxAmps = '1001'", "must not exceed fullScaleAmps (1000 A)")]
+    [InlineData("maxAmps: 800", "maxAmps: 1001", 25, "magnets[2].maxAmps = '1001'", "must not exceed fullScaleAmps (1000 A)")]
     [InlineData("maxAmps: 900", "maxAmps: 9,00", 7, "magnets[0].maxAmps = '9,00'", "must be a number")]
     [InlineData("[800, 7.0], [900", "[800, 7.0], [700", 9, "magnets[0].calibration", "must be above point 1")]
     [InlineData("[800, 7.0], [900, 7.875]]", "[800, 7.0]]", 9, "magnets[0].calibration", "the table ends at 800 A, below maxAmps (900 A)")]
