@@ -145,9 +145,21 @@ public sealed partial class MagnetController
 
     private async Task SendResetAsync(Transition _)
     {
-        var result = await RequestAsync("reset", c => _hw.ResetAsync(c),
-            rb => (rb.Conditions & (InterlockConditions | FaultConditions)) == 0 && rb.Output != MagnetOutput.Fault,
-            () => _resetSent = true).ConfigureAwait(false);
+        MagnetRequestResult result;
+        try
+        {
+            result = await RequestAsync("reset", c => _hw.ResetAsync(c),
+                rb => (rb.Conditions & (InterlockConditions | FaultConditions)) == 0 && rb.Output != MagnetOutput.Fault,
+                () => _resetSent = true).ConfigureAwait(false);
+        }
+        catch (DeviceException e)
+        {
+            // A supply that checks the reset itself (a Danfysik RS read back by S1) refuses it while the cause is there:
+            // the latch stays, and the shift sees why in the alarms as well as in the command's answer.
+            Raise(AlarmSeverity.Minor, MagnetAlarmKind.ResetIneffective, $"reset refused by the supply, {_latch} stays latched: {e.Message}");
+            throw;
+        }
+
         if (result.Outcome == MagnetRequestOutcome.Done)
             _resetSent = true;
     }

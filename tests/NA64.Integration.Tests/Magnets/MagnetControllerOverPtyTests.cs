@@ -132,18 +132,19 @@ public sealed class MagnetControllerOverPtyTests
         await InterlockMidRamp(rig, () => unit.RaiseInterlock(input), MagnetConditions.Interlock | shown, safeOff: "F", stepped: false);
 
         // RS is silent; its read-back (S1 position 10) still shows the sum interlock: the driver reports the directive
-        // as not taken and the controller stays latched.
+        // as not taken, the controller stays latched and says so in a ResetIneffective alarm as well.
         var refused = await Assert.ThrowsAsync<Danfysik8500DirectiveNotTakenException>(() => MagnetPtyRig.Run(() => rig.Controller.ResetAsync()));
         Assert.Equal("RS", refused.Sent);
         Assert.Equal("S1", refused.ReadBackRequest);
         Assert.Equal('!', refused.ReadBack[9]);
+        Assert.Single(rig.AlarmsOf(MagnetAlarmKind.ResetIneffective));
         await rig.Poll();
         Assert.Equal(MagnetState.Interlocked, rig.State);
         Assert.False(unit.PowerOn);
 
         unit.ClearInterlock(input);
         await Recover(rig);
-        Assert.Empty(rig.AlarmsOf(MagnetAlarmKind.ResetIneffective));
+        Assert.Single(rig.AlarmsOf(MagnetAlarmKind.ResetIneffective)); // none from the reset that took
     }
 
     /// <summary>
