@@ -123,6 +123,22 @@ public sealed class ServiceMagnetTests
     }
 
     [Theory]
+    [InlineData("BENCH-GEN", "--ramp", "50", "maxRampAmpsPerSecond")]
+    [InlineData("BENCH-GEN", "--amps", "-10", "minimum without a polarity switch")]
+    [InlineData("BENCH-DFK", "--amps", "801", "supply maxAmps is 800")]
+    public async Task A_limit_is_refused_before_any_byte_is_sent_naming_it(string magnet, string option, string value, string limit)
+    {
+        await using var rig = await StartAsync();
+        var lines = rig.Owner.Magnets.SimulatedLines.Values.ToDictionary(l => l.Name, l => l.Server.LinesReceived);
+        string[] args = option == "--ramp" ? ["magnet", "set", magnet, "--amps", "10", option, value, "--no-wait"] : ["magnet", "set", magnet, option, value, "--no-wait"];
+        var (exit, output) = await rig.CliAsync(args);
+        Assert.Equal(2, exit);
+        Assert.Contains(limit, output, StringComparison.Ordinal);
+        // Nothing went on any magnet line (the pollers were not stepped, so nothing else did either).
+        Assert.All(rig.Owner.Magnets.SimulatedLines.Values, l => Assert.Equal(lines[l.Name], l.Server.LinesReceived));
+    }
+
+    [Theory]
     [InlineData("--amps", "1,5", "not a number")]
     [InlineData("--field", "3.5Gauss", "not a number")]
     public async Task A_malformed_value_is_one_line_naming_the_option_and_exit_2(string option, string value, string rule)
