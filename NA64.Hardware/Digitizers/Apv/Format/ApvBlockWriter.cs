@@ -118,7 +118,7 @@ public ref struct ApvBlockWriter
     /// Adds a latch-all APV block: <paramref name="amplitudes"/> holds 3 × 128 values 0..1023, frame-major by physical
     /// channel (frame f of channel p at f·128 + p); they are written in APV output order. Needs an ADC without format bit 1.
     /// </summary>
-    public void AddApvLatchAll(int chipId, ApvPipeline columns, ReadOnlySpan<ushort> amplitudes, ApvCommonMode commonMode = default, ApvHeaderFault fault = ApvHeaderFault.None)
+    public void AddApvLatchAll(int chipId, ApvPipeline columns, scoped ReadOnlySpan<ushort> amplitudes, ApvCommonMode commonMode = default, ApvHeaderFault fault = ApvHeaderFault.None)
     {
         RequireAdc(sparse: false);
         if (amplitudes.Length != ApvFacts.Frames * ApvFacts.ChannelsPerApv)
@@ -158,7 +158,7 @@ public ref struct ApvBlockWriter
     /// position). Amplitudes 0..1023 are compressed with the ADC's variant by truncation and clamped (data-formats §7.8).
     /// An APV with no hit is still written (header, and CM word when due: data-formats §9.1). Needs an ADC with format bit 1.
     /// </summary>
-    public void AddApvSparse(int chipId, ApvPipeline columns, ReadOnlySpan<ApvHit> hits, ApvCommonMode commonMode = default, ApvHeaderFault fault = ApvHeaderFault.None)
+    public void AddApvSparse(int chipId, ApvPipeline columns, scoped ReadOnlySpan<ApvHit> hits, ApvCommonMode commonMode = default, ApvHeaderFault fault = ApvHeaderFault.None)
     {
         RequireAdc(sparse: true);
         Span<short> byPosition = stackalloc short[ApvFacts.ChannelsPerApv];
