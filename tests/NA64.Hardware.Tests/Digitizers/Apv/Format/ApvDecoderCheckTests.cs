@@ -410,3 +410,57 @@ public class ApvDecoderCheckTests
         Assert.Equal(Ramp(1), o.LatchAll(o.Chips[1]).ToArray());
     }
 }
+
+/// <summary>The S-Link level of an APV source: the same checks as the MSADC decoder, with APV locations.</summary>
+public class ApvDecoderSlinkTests
+{
+    [Fact]
+    public void Tcs_ecc_error_and_spill_mismatch_are_flagged_and_the_data_kept()
+    {
+        var w = ApvDecoderCheckTests.Good();
+        w[2] &= ~0x0800u;
+        var output = new ApvEventData();
+        var r = ApvDecoder.Decode(w, output, expectedEventNumber: 1234, expectedBurst: 18);
+        Assert.Equal([FormatProblemKind.SlinkSpillNumber, FormatProblemKind.TcsEccError], output.Problems.Select(p => p.Kind));
+        Assert.Equal(new ApvProblemLocation(1, -1, -1), output.ProblemLocations[0]);
+        Assert.Equal(new ApvProblemLocation(2, -1, -1), output.ProblemLocations[1]);
+        Assert.Equal(4, r.Apvs);
+    }
+
+    [Fact]
+    public void First_event_of_run_record_is_not_decoded_as_data()
+    {
+        var w = ApvDecoderCheckTests.Good();
+        w[2] |= 0x80u << 24;
+        var output = new ApvEventData();
+        var r = ApvDecoder.Decode(w, output);
+        Assert.Equal(FormatProblemKind.FirstEventOfRun, Assert.Single(output.Problems).Kind);
+        Assert.False(output.Problems[0].DataLost);
+        Assert.Equal(0, r.Apvs);
+        Assert.False(r.Discarded);
+    }
+
+    [Fact]
+    public void A_length_that_is_not_whole_words_discards_the_source()
+    {
+        var output = new ApvEventData();
+        var r = ApvDecoder.Decode(new byte[13], output);
+        Assert.Equal(FormatProblemKind.SlinkSizeMismatch, Assert.Single(output.Problems).Kind);
+        Assert.True(r.Discarded);
+    }
+
+    [Fact]
+    public void Output_is_reused_across_events_after_clear()
+    {
+        var output = new ApvEventData(initialChips: 1, initialHits: 1);
+        for (int i = 0; i < 3; i++)
+        {
+            output.Clear();
+            ApvDecoder.Decode(ApvDecoderCheckTests.Good(), output, expectedEventNumber: 1234);
+            Assert.Equal(4, output.Chips.Length);
+            Assert.Single(output.Sources.ToArray());
+            Assert.Equal(2, output.AdcBlocks.Length);
+            Assert.Equal(ApvDecoderCheckTests.Ramp(0), output.LatchAll(output.Chips[0]).ToArray());
+        }
+    }
+}
