@@ -213,10 +213,10 @@ public static class ApvDecoder
             }
 
             seen[adcId >> 6] |= bit;
-            if (options.ExpectedAdcIds is { } expected && !expected.Contains(adcId))
+            if (options.ExpectedAdcMask is { } expected && (expected[adcId >> 6] & bit) == 0)
             {
                 Problem(output, FormatProblemKind.ApvUnexpectedAdc, at, word, src, adcId, -1,
-                    string.Create(CultureInfo.InvariantCulture, $"adc_id {adcId} is not among the {expected.Count} ADC ids expected for source {src}; data kept"));
+                    string.Create(CultureInfo.InvariantCulture, $"adc_id {adcId} is not among the {options.ExpectedAdcIds!.Count} ADC ids expected for source {src}; data kept"));
             }
 
             if (options.CheckTimeTag)
@@ -257,12 +257,13 @@ public static class ApvDecoder
             p += size;
         }
 
-        if (options.ExpectedAdcIds is { } want)
+        if (options.ExpectedAdcMask is { } want)
         {
-            foreach (int id in want.Order())
+            for (int k = 0; k < want.Length; k++)
             {
-                if ((uint)id > ApvWords.MaxAdcId || (seen[id >> 6] & (1UL << (id & 63))) == 0)
+                for (ulong missing = want[k] & ~seen[k]; missing != 0; missing &= missing - 1)
                 {
+                    int id = (k << 6) | System.Numerics.BitOperations.TrailingZeroCount(missing);
                     Problem(output, FormatProblemKind.ApvMissingAdc, baseOffset + (4L * wordBase), wordBase, src, id, -1,
                         string.Create(CultureInfo.InvariantCulture, $"adc_id {id} expected for source {src} is missing from the event"));
                 }

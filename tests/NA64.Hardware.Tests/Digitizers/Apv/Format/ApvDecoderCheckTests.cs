@@ -464,3 +464,22 @@ public class ApvDecoderSlinkTests
         }
     }
 }
+
+public class ApvDecoderOptionsTests
+{
+    [Fact]
+    public void Expected_adc_ids_outside_the_field_are_refused_at_configuration()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ApvDecoderOptions { ExpectedAdcIds = new HashSet<int> { 0, 256 } });
+        Assert.Contains("expected adc_id = 256 refused", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Several_missing_adcs_are_each_reported_in_increasing_id()
+    {
+        var output = new ApvEventData();
+        ApvDecoder.Decode(ApvDecoderCheckTests.Good(), output, new ApvDecoderOptions { ExpectedAdcIds = new HashSet<int> { 200, 1, 0, 65 } }, 1234);
+        Assert.Equal([65, 200], output.ProblemLocations.Select(l => l.AdcId));
+        Assert.All(output.Problems, p => Assert.Equal(FormatProblemKind.ApvMissingAdc, p.Kind));
+    }
+}
