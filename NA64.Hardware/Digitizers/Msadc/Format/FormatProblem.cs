@@ -38,6 +38,27 @@ public enum FormatProblemKind
     UnknownEventType,
     SubEventHeaderDiffers,
     SubEventSize,
+
+    // COMPASS APV (data-formats §7.10, plus ours); written by ApvDecoder in NA64.Hardware/Digitizers/Apv/Format
+    ApvAdcBlockSize,
+    ApvSingleFrame,
+    ApvTimeTagMismatch,
+    ApvWrongEvent,
+    ApvBlockSize,
+    ApvHeaderSampleError,
+    ApvLatchAllTooFewWords,
+    ApvLatchAllTooManyWords,
+    ApvSparseChannelOrder,
+    ApvPipelineAddressInvalid,
+    ApvPipelineNotConsecutive,
+    ApvPipelineDisagree,
+    ApvCommonModeWord,
+    ApvImpossibleAmplitude,
+    ApvDataSkipped,
+    ApvMissingAdc,
+    ApvUnexpectedAdc,
+    ApvDuplicateAdc,
+    ApvDuplicateChip,
 }
 
 /// <summary>
@@ -54,6 +75,11 @@ public readonly record struct FormatProblem(FormatProblemKind Kind, long ByteOff
             or FormatProblemKind.TcsEccError or FormatProblemKind.TcsSyncError or FormatProblemKind.TcsUndefinedError
             or FormatProblemKind.ZeroBitSet or FormatProblemKind.DuplicateChannel or FormatProblemKind.SaturatedSample
             or FormatProblemKind.AdcErrorBit or FormatProblemKind.FirstEventOfRun => false,
+        // APV flags on data that were kept (the APV kinds not listed lose data).
+        FormatProblemKind.ApvTimeTagMismatch or FormatProblemKind.ApvLatchAllTooFewWords or FormatProblemKind.ApvSparseChannelOrder
+            or FormatProblemKind.ApvPipelineAddressInvalid or FormatProblemKind.ApvPipelineNotConsecutive or FormatProblemKind.ApvPipelineDisagree
+            or FormatProblemKind.ApvCommonModeWord or FormatProblemKind.ApvImpossibleAmplitude or FormatProblemKind.ApvUnexpectedAdc
+            or FormatProblemKind.ApvDuplicateAdc or FormatProblemKind.ApvDuplicateChip => false,
         _ => true,
     };
 
