@@ -65,15 +65,12 @@ public static class ApvAdcRegisters
     /// <summary>What <see cref="BoardType"/> reads on an APV-ADC: the bytes 'A','P' as a little-endian word.</summary>
     public const uint BoardTypeApvAdc = 0x5041;
 
-    // = ApvFacts.ChannelsPerApv (H1's, replaced at merge)
-    public const int ChannelsPerApv = 128;
-    // = ApvFacts.ApvsPerAdc (H1's, replaced at merge); the register map has table room for this many APVs.
-    public const int ApvsPerAdc = 4;
+    public const int ChannelsPerApv = Format.ApvFacts.ChannelsPerApv;
+    /// <summary>The register map has table room for this many APVs.</summary>
+    public const int ApvsPerAdc = Format.ApvFacts.ApvsPerAdc;
     public const int ChannelsPerAdc = ApvsPerAdc * ChannelsPerApv;
-    // = ApvFacts.PipelineColumns (H1's, replaced at merge)
-    private const int PipelineColumns = 192;
-    // = ApvFacts.MaxAmplitude (H1's, replaced at merge)
-    private const int MaxAmplitude = 1023;
+    private const int PipelineColumns = Format.ApvFacts.PipelineColumns;
+    private const int MaxAmplitude = Format.ApvFacts.MaxAmplitude;
 
     /// <summary>Trigger latency in 25 ns APV clocks: it selects a pipeline column, 0..191.</summary>
     public const int MaxLatency = PipelineColumns - 1;
