@@ -88,10 +88,13 @@ public sealed class ApvReadout
     public bool HasSparse { get; internal set; }
     public IReadOnlyList<ApvSparseChannel> Sparse => _sparse;
     public ApvCommonMode CommonMode { get; internal set; }
+    /// <summary>Truth: the common-mode offset the simulator added to each frame (ADC, before rounding).</summary>
+    public IReadOnlyList<double> TrueCommonModeAdc => TrueCommonModeBuffer;
 
     public ushort RawAt(int frame, int physicalChannel) => Raw[frame * ApvFrames.Channels + physicalChannel];
 
     internal List<ApvSparseChannel> SparseBuffer => _sparse;
+    internal double[] TrueCommonModeBuffer { get; } = new double[ApvFrames.Frames];
 }
 
 /// <summary>One track crossing the trackers: downstream slopes and where it ends on the ECAL face.</summary>

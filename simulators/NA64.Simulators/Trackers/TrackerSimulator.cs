@@ -347,6 +347,7 @@ public sealed class TrackerSimulator
         {
             r.Present = false;
             Array.Clear(r.Raw);
+            Array.Clear(r.TrueCommonModeBuffer);
             return;
         }
         r.Present = true;
@@ -356,6 +357,7 @@ public sealed class TrackerSimulator
         for (int f = 0; f < Frames; f++)
         {
             double cm = cmSigma * _random.NextGaussian() + a.CommonModeJump;
+            r.TrueCommonModeBuffer[f] = cm;
             int offset = f * Channels;
             for (int c = 0; c < Channels; c++)
             {
