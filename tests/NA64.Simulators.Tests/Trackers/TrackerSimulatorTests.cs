@@ -223,12 +223,17 @@ public class TrackerSimulatorTests
     }
 
     [Fact]
-    public void Pipeline_columns_are_consecutive_and_the_same_on_every_apv()
+    public void Pipeline_columns_follow_the_event_time_are_consecutive_and_the_same_on_every_apv()
     {
         var simulator = Simulator();
         foreach (var truth in Events(50, seed: 14))
         {
             var ev = simulator.Simulate(truth);
+            Assert.Equal(truth.EventNumber, ev.EventNumber);
+            Assert.Equal(truth.Time, ev.Time);
+            // 40 MHz clock: column of frame 0 = (t / 25 ns − latency 100) mod 192.
+            long clocks = (long)Math.Floor(truth.Time.TotalNanoseconds / 25);
+            Assert.Equal((int)(((clocks - 100) % 192 + 192) % 192), ev.Apvs[0].Columns.Frame0);
             Assert.All(ev.Apvs, a => Assert.True(a.Columns.Consecutive));
             Assert.Single(ev.Apvs.Select(a => a.Columns).Distinct());
             Assert.All(ev.Apvs, a => Assert.False(a.PipelineAddressMismatch));
@@ -254,7 +259,7 @@ public class TrackerSimulatorTests
             for (int f = 0; f < 3; f++)
             {
                 commonModes.Add(readout.TrueCommonModeAdc[f]);
-                // Channel 100 is a Y channel far from most clusters; use the frame's own CM to look at pure noise.
+                // Remove the frame's true CM so that what is left is noise (and, now and then, a cluster).
                 for (int c = 0; c < 128; c++)
                     residuals[c].Add(readout.RawAt(f, c) - pedestals[c] - readout.TrueCommonModeAdc[f]);
             }
