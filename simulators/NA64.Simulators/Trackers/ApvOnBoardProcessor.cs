@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Apv.Format;
 using System.Globalization;
 
 namespace NA64.Simulators.Trackers;
@@ -34,7 +35,7 @@ public sealed record ApvOnBoardOptions
     {
         TrackerOptions.NotNegative("ApvOnBoardOptions.ThresholdSigmas", ThresholdSigmas);
         TrackerOptions.Positive("ApvOnBoardOptions.CommonModeExclusionSigmas", CommonModeExclusionSigmas);
-        TrackerOptions.Between("ApvOnBoardOptions.CommonModeMinimumChannels", CommonModeMinimumChannels, 1, ApvFrames.Channels);
+        TrackerOptions.Between("ApvOnBoardOptions.CommonModeMinimumChannels", CommonModeMinimumChannels, 1, ApvFacts.ChannelsPerApv);
     }
 }
 
@@ -47,10 +48,10 @@ public sealed record ApvOnBoardOptions
 /// </summary>
 public sealed class ApvOnBoardProcessor
 {
-    private readonly double[] _pedestal = new double[ApvFrames.Channels];
-    private readonly double[] _sigma = new double[ApvFrames.Channels];
-    private readonly double[] _corrected = new double[ApvFrames.Frames * ApvFrames.Channels];
-    private readonly double[] _lastGoodCm = new double[ApvFrames.Frames];
+    private readonly double[] _pedestal = new double[ApvFacts.ChannelsPerApv];
+    private readonly double[] _sigma = new double[ApvFacts.ChannelsPerApv];
+    private readonly double[] _corrected = new double[ApvFacts.Frames * ApvFacts.ChannelsPerApv];
+    private readonly double[] _lastGoodCm = new double[ApvFacts.Frames];
     private ApvOnBoardOptions _options;
 
     public ApvOnBoardProcessor(ApvOnBoardOptions options)
@@ -78,7 +79,7 @@ public sealed class ApvOnBoardProcessor
     public void Download(ApvDownloadedTable table)
     {
         ArgumentNullException.ThrowIfNull(table);
-        for (int c = 0; c < ApvFrames.Channels; c++)
+        for (int c = 0; c < ApvFacts.ChannelsPerApv; c++)
         {
             _pedestal[c] = table.Pedestals[c];
             _sigma[c] = table.Sigmas[c];
@@ -91,22 +92,22 @@ public sealed class ApvOnBoardProcessor
     /// Processes one event's raw frames (<c>[frame × 128 + physicalChannel]</c>) into <paramref name="output"/>
     /// (cleared first, physical channels ascending) and returns the CM per frame.
     /// </summary>
-    public ApvCommonMode Process(ReadOnlySpan<ushort> raw, List<ApvSparseChannel> output)
+    public ApvCommonMode Process(ReadOnlySpan<ushort> raw, List<ApvHit> output)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (!HasTable)
             throw new InvalidOperationException("APV on-board processing needs a downloaded pedestal/sigma table first");
-        if (raw.Length != ApvFrames.Frames * ApvFrames.Channels)
+        if (raw.Length != ApvFacts.Frames * ApvFacts.ChannelsPerApv)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"raw frames have {raw.Length} entries, need {ApvFrames.Frames * ApvFrames.Channels}"), nameof(raw));
+                $"raw frames have {raw.Length} entries, need {ApvFacts.Frames * ApvFacts.ChannelsPerApv}"), nameof(raw));
         output.Clear();
-        Span<int> cm = stackalloc int[ApvFrames.Frames];
-        for (int f = 0; f < ApvFrames.Frames; f++)
+        Span<int> cm = stackalloc int[ApvFacts.Frames];
+        for (int f = 0; f < ApvFacts.Frames; f++)
         {
-            int offset = f * ApvFrames.Channels;
+            int offset = f * ApvFacts.ChannelsPerApv;
             double sum = 0;
             int n = 0;
-            for (int c = 0; c < ApvFrames.Channels; c++)
+            for (int c = 0; c < ApvFacts.ChannelsPerApv; c++)
             {
                 double d = raw[offset + c] - _pedestal[c];
                 _corrected[offset + c] = d;
@@ -119,7 +120,7 @@ public sealed class ApvOnBoardProcessor
             double first = n > 0 ? sum / n : 0;
             sum = 0;
             n = 0;
-            for (int c = 0; c < ApvFrames.Channels; c++)
+            for (int c = 0; c < ApvFacts.ChannelsPerApv; c++)
             {
                 double d = _corrected[offset + c];
                 if (_sigma[c] > 0 && d - first <= _options.CommonModeExclusionSigmas * _sigma[c])
@@ -139,27 +140,27 @@ public sealed class ApvOnBoardProcessor
                 common = _lastGoodCm[f];
                 CommonModeFallbacks++;
             }
-            for (int c = 0; c < ApvFrames.Channels; c++)
+            for (int c = 0; c < ApvFacts.ChannelsPerApv; c++)
                 _corrected[offset + c] -= common;
             cm[f] = (int)Math.Round(common);
         }
 
-        for (int c = 0; c < ApvFrames.Channels; c++)
+        for (int c = 0; c < ApvFacts.ChannelsPerApv; c++)
         {
             if (!(_sigma[c] > 0))
                 continue;
             double a0 = _corrected[c];
-            double a1 = _corrected[ApvFrames.Channels + c];
-            double a2 = _corrected[2 * ApvFrames.Channels + c];
+            double a1 = _corrected[ApvFacts.ChannelsPerApv + c];
+            double a2 = _corrected[2 * ApvFacts.ChannelsPerApv + c];
             double q = _options.Quantity == ApvThresholdQuantity.A1 ? a1 : Math.Max(a0, Math.Max(a1, a2));
             if (q <= _options.ThresholdSigmas * _sigma[c])
                 continue;
             if (_options.TimeCut && (a1 < a0 || a1 < a2))
                 continue;
-            output.Add(new ApvSparseChannel(c, Clamp(a0), Clamp(a1), Clamp(a2)));
+            output.Add(new ApvHit(c, Clamp(a0), Clamp(a1), Clamp(a2)));
         }
         return new ApvCommonMode(cm[0], cm[1], cm[2]);
     }
 
-    private static ushort Clamp(double value) => (ushort)Math.Clamp(Math.Round(value), 0, ApvFrames.MaxAmplitude);
+    private static int Clamp(double value) => (int)Math.Clamp(Math.Round(value), 0, ApvFacts.MaxAmplitude);
 }

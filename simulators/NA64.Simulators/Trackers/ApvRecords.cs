@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Apv.Format;
 namespace NA64.Simulators.Trackers;
 
 /// <summary>
@@ -13,22 +14,6 @@ public sealed record ApvAddress(string Detector, TrackerKind Kind, StripAxis? Pl
 /// <summary>A channel of one APV: ADC module, chip on it, physical channel 0..127 (data-formats §7.9).</summary>
 public readonly record struct ApvChannelAddress(int AdcId, int ChipId, int PhysicalChannel);
 
-/// <summary>Pipeline columns (0..191) of the three frames; consecutive modulo 192 unless a fault says otherwise.</summary>
-public readonly record struct PipelineColumns(int Frame0, int Frame1, int Frame2)
-{
-    public bool Consecutive => Frame1 == (Frame0 + 1) % 192 && Frame2 == (Frame1 + 1) % 192;
-}
-
-/// <summary>
-/// One channel passed by the on-board sparsification: physical channel 0..127 and the pedestal- and
-/// common-mode-subtracted amplitudes of the three frames, clamped to 0..1023 (the sparse word cannot carry a
-/// negative value; the encoder applies its amplitude compression, data-formats §7.8).
-/// </summary>
-public readonly record struct ApvSparseChannel(int PhysicalChannel, ushort A0, ushort A1, ushort A2);
-
-/// <summary>Common mode the board subtracted in each frame, ADC counts, rounded (sign and offset: the encoder's convention, data-formats §7.6).</summary>
-public readonly record struct ApvCommonMode(int Frame0, int Frame1, int Frame2);
-
 /// <summary>Per-channel tables downloaded to the APV-ADC before sparse running (from a latch-all pedestal run).</summary>
 public sealed class ApvDownloadedTable
 {
@@ -37,13 +22,13 @@ public sealed class ApvDownloadedTable
     {
         ArgumentNullException.ThrowIfNull(pedestals);
         ArgumentNullException.ThrowIfNull(sigmas);
-        if (pedestals.Count != ApvFrames.Channels)
-            throw new ArgumentException($"pedestal table has {pedestals.Count} entries, need {ApvFrames.Channels}", nameof(pedestals));
-        if (sigmas.Count != ApvFrames.Channels)
-            throw new ArgumentException($"sigma table has {sigmas.Count} entries, need {ApvFrames.Channels}", nameof(sigmas));
-        for (int c = 0; c < ApvFrames.Channels; c++)
+        if (pedestals.Count != ApvFacts.ChannelsPerApv)
+            throw new ArgumentException($"pedestal table has {pedestals.Count} entries, need {ApvFacts.ChannelsPerApv}", nameof(pedestals));
+        if (sigmas.Count != ApvFacts.ChannelsPerApv)
+            throw new ArgumentException($"sigma table has {sigmas.Count} entries, need {ApvFacts.ChannelsPerApv}", nameof(sigmas));
+        for (int c = 0; c < ApvFacts.ChannelsPerApv; c++)
         {
-            TrackerOptions.Between($"pedestals[{c}]", pedestals[c], 0, ApvFrames.MaxAmplitude);
+            TrackerOptions.Between($"pedestals[{c}]", pedestals[c], 0, ApvFacts.MaxAmplitude);
             TrackerOptions.NotNegative($"sigmas[{c}]", sigmas[c]);
         }
         Pedestals = [.. pedestals];
@@ -52,15 +37,6 @@ public sealed class ApvDownloadedTable
 
     public IReadOnlyList<double> Pedestals { get; }
     public IReadOnlyList<double> Sigmas { get; }
-}
-
-/// <summary>Shared APV numbers for the simulator.</summary>
-public static class ApvFrames
-{
-    public const int Channels = 128; // = ApvFacts.ChannelsPerApv (H1's, replaced at merge)
-    public const int Frames = 3; // = ApvFacts.Frames (H1's, replaced at merge)
-    public const int MaxAmplitude = 1023; // = ApvFacts.MaxAmplitude (H1's, replaced at merge)
-    public const int PipelineColumns = 192; // = ApvFacts.PipelineColumns (H1's, replaced at merge)
 }
 
 /// <summary>
@@ -72,13 +48,14 @@ public static class ApvFrames
 /// </summary>
 public sealed class ApvReadout
 {
-    private readonly List<ApvSparseChannel> _sparse = new(ApvFrames.Channels);
+    private readonly List<ApvHit> _sparse = new(ApvFacts.ChannelsPerApv);
 
     internal ApvReadout(ApvAddress address) => Address = address;
 
     public ApvAddress Address { get; }
-    public ushort[] Raw { get; } = new ushort[ApvFrames.Frames * ApvFrames.Channels];
-    public PipelineColumns Columns { get; internal set; }
+    public ushort[] Raw { get; } = new ushort[ApvFacts.Frames * ApvFacts.ChannelsPerApv];
+    /// <summary>Pipeline columns of the three frames; consecutive modulo 192 unless a fault says otherwise.</summary>
+    public ApvPipeline Columns { get; internal set; }
     /// <summary>False when the APV is dead (fault): no data at all, the encoder writes no block for it.</summary>
     public bool Present { get; internal set; } = true;
     /// <summary>Fault flag: the pipeline address of this APV disagrees with the others (columns shifted).</summary>
@@ -86,15 +63,21 @@ public sealed class ApvReadout
     /// <summary>Fault flag: the ADC skipped the data (format bit 5): headers only, no channels.</summary>
     public bool DataSkipped { get; internal set; }
     public bool HasSparse { get; internal set; }
-    public IReadOnlyList<ApvSparseChannel> Sparse => _sparse;
+    /// <summary>
+    /// Channels passed by the on-board sparsification: physical channel 0..127 and the pedestal- and
+    /// common-mode-subtracted amplitudes of the three frames, clamped to 0..1023 (the sparse word cannot carry a
+    /// negative value; the encoder applies its amplitude compression, data-formats §7.8).
+    /// </summary>
+    public IReadOnlyList<ApvHit> Sparse => _sparse;
+    /// <summary>Common mode the board subtracted in each frame, ADC counts, rounded (sign and offset: the encoder's convention, data-formats §7.6).</summary>
     public ApvCommonMode CommonMode { get; internal set; }
     /// <summary>Truth: the common-mode offset the simulator added to each frame (ADC, before rounding).</summary>
     public IReadOnlyList<double> TrueCommonModeAdc => TrueCommonModeBuffer;
 
-    public ushort RawAt(int frame, int physicalChannel) => Raw[frame * ApvFrames.Channels + physicalChannel];
+    public ushort RawAt(int frame, int physicalChannel) => Raw[frame * ApvFacts.ChannelsPerApv + physicalChannel];
 
-    internal List<ApvSparseChannel> SparseBuffer => _sparse;
-    internal double[] TrueCommonModeBuffer { get; } = new double[ApvFrames.Frames];
+    internal List<ApvHit> SparseBuffer => _sparse;
+    internal double[] TrueCommonModeBuffer { get; } = new double[ApvFacts.Frames];
 }
 
 /// <summary>One track crossing the trackers: downstream slopes and where it ends on the ECAL face.</summary>

@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Apv.Format;
 using System.Globalization;
 using NA64.Simulators.Physics;
 using Serilog;
@@ -17,8 +18,8 @@ namespace NA64.Simulators.Trackers;
 /// </summary>
 public sealed class TrackerSimulator
 {
-    private const int Channels = ApvFrames.Channels;
-    private const int Frames = ApvFrames.Frames;
+    private const int Channels = ApvFacts.ChannelsPerApv;
+    private const int Frames = ApvFacts.Frames;
     private const int NormalTableSize = 1 << 16;
 
     private readonly TrackerOptions _options;
@@ -258,8 +259,8 @@ public sealed class TrackerSimulator
         }
 
         long clocks = truth.Time.Ticks * 4; // 25 ns clock: 4 per 100 ns tick
-        int column = (int)(((clocks - _options.Electronics.LatencyColumns) % ApvFrames.PipelineColumns + ApvFrames.PipelineColumns)
-            % ApvFrames.PipelineColumns);
+        int column = (int)(((clocks - _options.Electronics.LatencyColumns) % ApvFacts.PipelineColumns + ApvFacts.PipelineColumns)
+            % ApvFacts.PipelineColumns);
         foreach (var a in _apvs)
             Digitize(a, column);
         return _event;
@@ -336,8 +337,8 @@ public sealed class TrackerSimulator
     private void Digitize(ApvState a, int column)
     {
         var r = a.Readout;
-        int c0 = a.PipelineMismatch ? (column + 1) % ApvFrames.PipelineColumns : column;
-        r.Columns = new PipelineColumns(c0, (c0 + 1) % ApvFrames.PipelineColumns, (c0 + 2) % ApvFrames.PipelineColumns);
+        int c0 = a.PipelineMismatch ? (column + 1) % ApvFacts.PipelineColumns : column;
+        r.Columns = new ApvPipeline(c0, (c0 + 1) % ApvFacts.PipelineColumns, (c0 + 2) % ApvFacts.PipelineColumns);
         r.PipelineAddressMismatch = a.PipelineMismatch;
         r.DataSkipped = _skippedAdcs.Contains(a.Address.AdcId);
         r.SparseBuffer.Clear();
@@ -376,7 +377,7 @@ public sealed class TrackerSimulator
                     bitsLeft--;
                     value = a.Pedestal[c] + cm + a.Sigma[c] * noise + a.Signal[offset + c];
                 }
-                r.Raw[offset + c] = (ushort)Math.Clamp(Math.Round(value), 0, ApvFrames.MaxAmplitude);
+                r.Raw[offset + c] = (ushort)Math.Clamp(Math.Round(value), 0, ApvFacts.MaxAmplitude);
             }
         }
         if (r.DataSkipped || !a.Processor.HasTable)
@@ -401,7 +402,7 @@ public sealed class TrackerSimulator
             double sigma = e.NoiseSigmaMinAdc + (e.NoiseSigmaMaxAdc - e.NoiseSigmaMinAdc) * random.NextDouble();
             state.Pedestal[c] = e.PedestalMap?.Invoke(address, c) ?? pedestal;
             state.Sigma[c] = e.NoiseMap?.Invoke(address, c) ?? sigma;
-            TrackerOptions.Between($"PedestalMap({address.Name}, {c})", state.Pedestal[c], 0, ApvFrames.MaxAmplitude);
+            TrackerOptions.Between($"PedestalMap({address.Name}, {c})", state.Pedestal[c], 0, ApvFacts.MaxAmplitude);
             TrackerOptions.NotNegative($"NoiseMap({address.Name}, {c})", state.Sigma[c]);
         }
         return state;

@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Apv.Format;
 using NA64.Simulators.Trackers;
 
 namespace NA64.Simulators.Tests.Trackers;
@@ -30,11 +31,11 @@ public class ApvOnBoardProcessorTests
             9 => 3,
             _ => 0,
         });
-        var output = new List<ApvSparseChannel>();
+        var output = new List<ApvHit>();
         var cm = processor.Process(raw, output);
 
         Assert.Equal(new ApvCommonMode(10, 12, 8), cm);
-        Assert.Equal([new ApvSparseChannel(5, 40, 120, 90), new ApvSparseChannel(6, 30, 80, 60)], output);
+        Assert.Equal([new ApvHit(5, 40, 120, 90), new ApvHit(6, 30, 80, 60)], output);
     }
 
     [Fact]
@@ -42,7 +43,7 @@ public class ApvOnBoardProcessorTests
     {
         var processor = new ApvOnBoardProcessor(ApvOnBoardOptions.Micromegas);
         processor.Download(Flat(400, 2));
-        var output = new List<ApvSparseChannel>();
+        var output = new List<ApvHit>();
         // 20 channels with a large signal: a plain mean would be pulled up by 20 × 300 / 128 ≈ 47.
         var cm = processor.Process(Raw((f, c) => 405 + (c < 20 ? 300 : 0)), output);
         Assert.Equal(new ApvCommonMode(5, 5, 5), cm);
@@ -63,12 +64,12 @@ public class ApvOnBoardProcessorTests
         var table = new ApvDownloadedTable([.. Enumerable.Repeat(400.0, 128)], sigmas);
         // Channel 3 (masked) and 7 have a falling pulse: large a0, small a1.
         var raw = Raw((f, c) => 400 + (c is 3 or 7 ? new[] { 50, 3, 1 }[f] : 0));
-        var output = new List<ApvSparseChannel>();
+        var output = new List<ApvHit>();
 
         var maxOfFrames = new ApvOnBoardProcessor(ApvOnBoardOptions.Micromegas);
         maxOfFrames.Download(table);
         maxOfFrames.Process(raw, output);
-        Assert.Equal([7], output.Select(h => h.PhysicalChannel));
+        Assert.Equal([7], output.Select(h => h.Channel));
 
         var a1Only = new ApvOnBoardProcessor(ApvOnBoardOptions.Micromegas with { Quantity = ApvThresholdQuantity.A1 });
         a1Only.Download(table);

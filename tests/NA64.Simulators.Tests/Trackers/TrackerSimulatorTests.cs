@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Apv.Format;
 using NA64.Simulators.Physics;
 using NA64.Simulators.Trackers;
 using static NA64.Simulators.Tests.Trackers.TrackerTestSetup;
@@ -233,8 +234,8 @@ public class TrackerSimulatorTests
             Assert.Equal(truth.Time, ev.Time);
             // 40 MHz clock: column of frame 0 = (t / 25 ns − latency 100) mod 192.
             long clocks = (long)Math.Floor(truth.Time.TotalNanoseconds / 25);
-            Assert.Equal((int)(((clocks - 100) % 192 + 192) % 192), ev.Apvs[0].Columns.Frame0);
-            Assert.All(ev.Apvs, a => Assert.True(a.Columns.Consecutive));
+            Assert.Equal((int)(((clocks - 100) % 192 + 192) % 192), ev.Apvs[0].Columns.Column1);
+            Assert.All(ev.Apvs, a => Assert.True(a.Columns.IsConsecutive));
             Assert.Single(ev.Apvs.Select(a => a.Columns).Distinct());
             Assert.All(ev.Apvs, a => Assert.False(a.PipelineAddressMismatch));
         }

@@ -1,3 +1,4 @@
+using NA64.Hardware.Digitizers.Apv.Format;
 using NA64.Simulators.Trackers;
 using static NA64.Simulators.Tests.Trackers.TrackerTestSetup;
 
@@ -34,8 +35,8 @@ public class TrackerSparseAndFaultTests
                 Assert.True(apv.HasSparse);
                 var sigmas = simulator.Sigmas(index);
                 var expected = ExpectedMicromegasSignal(simulator, ev, name);
-                var emitted = apv.Sparse.Select(h => h.PhysicalChannel).ToHashSet();
-                Assert.Equal(apv.Sparse.Select(h => h.PhysicalChannel).Order(), apv.Sparse.Select(h => h.PhysicalChannel));
+                var emitted = apv.Sparse.Select(h => h.Channel).ToHashSet();
+                Assert.Equal(apv.Sparse.Select(h => h.Channel).Order(), apv.Sparse.Select(h => h.Channel));
                 for (int c = 0; c < 128; c++)
                 {
                     if (expected[c] > 5 * sigmas[c])
@@ -51,7 +52,7 @@ public class TrackerSparseAndFaultTests
                 for (int f = 0; f < 3; f++)
                 {
                     cmFrames++;
-                    int emulated = f switch { 0 => apv.CommonMode.Frame0, 1 => apv.CommonMode.Frame1, _ => apv.CommonMode.Frame2 };
+                    int emulated = f switch { 0 => apv.CommonMode.Frame1, 1 => apv.CommonMode.Frame2, _ => apv.CommonMode.Frame3 };
                     if (Math.Abs(emulated - apv.TrueCommonModeAdc[f]) > 1.5)
                         cmOff++;
                 }
@@ -83,7 +84,7 @@ public class TrackerSparseAndFaultTests
                     apvEvents++;
                     foreach (var h in apv.Sparse)
                     {
-                        int strip = 128 * half + h.PhysicalChannel;
+                        int strip = 128 * half + h.Channel;
                         if (Math.Abs(strip - centre) > 6)
                             emittedFar++;
                         if (strip == centre)
@@ -120,7 +121,7 @@ public class TrackerSparseAndFaultTests
             var readout = simulator.Simulate(truth).Apvs[apv];
             for (int f = 0; f < 3; f++)
                 Assert.Equal(pedestal, readout.RawAt(f, hitChannel));
-            Assert.DoesNotContain(readout.Sparse, h => h.PhysicalChannel == hitChannel);
+            Assert.DoesNotContain(readout.Sparse, h => h.Channel == hitChannel);
             neighbourSeen |= readout.Sparse.Count > 0;
         }
         Assert.True(neighbourSeen);
@@ -152,7 +153,7 @@ public class TrackerSparseAndFaultTests
             quietEvents++;
             for (int f = 0; f < 3; f++)
                 residuals.Add(readout.RawAt(f, 17) - pedestal - readout.TrueCommonModeAdc[f]);
-            if (readout.Sparse.Any(h => h.PhysicalChannel == 17))
+            if (readout.Sparse.Any(h => h.Channel == 17))
                 passedWithTrueTable++;
         }
         Assert.True(quietEvents > 400);
@@ -164,7 +165,7 @@ public class TrackerSparseAndFaultTests
         var sigmas = simulator.Sigmas(apv).ToArray();
         sigmas[17] = 3;
         simulator.Processor(apv).Download(new ApvDownloadedTable(simulator.Pedestals(apv), sigmas));
-        int passedWithOldTable = events.Take(200).Count(truth => simulator.Simulate(truth).Apvs[apv].Sparse.Any(h => h.PhysicalChannel == 17));
+        int passedWithOldTable = events.Take(200).Count(truth => simulator.Simulate(truth).Apvs[apv].Sparse.Any(h => h.Channel == 17));
         Assert.InRange(passedWithOldTable, 150, 200);
     }
 
@@ -198,7 +199,7 @@ public class TrackerSparseAndFaultTests
         {
             var readout = simulator.Simulate(truth).Apvs[apv];
             Assert.InRange(readout.TrueCommonModeAdc[1], 130, 170);
-            Assert.InRange(readout.CommonMode.Frame1 - readout.TrueCommonModeAdc[1], -1.5, 1.5);
+            Assert.InRange(readout.CommonMode.Frame2 - readout.TrueCommonModeAdc[1], -1.5, 1.5);
             noisy += readout.Sparse.Count;
             events++;
         }
@@ -219,7 +220,7 @@ public class TrackerSparseAndFaultTests
         var ev = simulator.Simulate(Events(1, seed: 28)[0]);
         var reference = ev.Apvs[simulator.ApvIndex("MM1")].Columns;
         Assert.True(ev.Apvs[mm2].PipelineAddressMismatch);
-        Assert.Equal((reference.Frame0 + 1) % 192, ev.Apvs[mm2].Columns.Frame0);
+        Assert.Equal((reference.Column1 + 1) % 192, ev.Apvs[mm2].Columns.Column1);
         Assert.All(ev.Apvs.Where((_, i) => i != mm2), a => Assert.False(a.PipelineAddressMismatch));
         foreach (var a in ev.Apvs)
         {
