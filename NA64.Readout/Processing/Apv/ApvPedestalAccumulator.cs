@@ -8,8 +8,9 @@ public sealed record ApvPedestalOptions
     /// <summary>Clipping half-width of the iterated mean/σ, in σ.</summary>
     public double ClipSigma { get; init; } = 3.0;
     public int MaxIterations { get; init; } = 20;
-    /// <summary>Raw σ at or below this (ADC counts) marks a channel dead.</summary>
-    public double DeadSigma { get; init; } = 0.2;
+    /// <summary>σ at or below this (ADC counts), raw or after the common mode, marks a channel dead. Rounding to whole
+    /// counts alone gives ≈ 0.3, so "σ ≈ 0" is taken as below half a count.</summary>
+    public double DeadSigma { get; init; } = 0.5;
     /// <summary>Fraction of a channel's samples at 0 or at 1023 that marks it dead (stuck).</summary>
     public double StuckFraction { get; init; } = 0.5;
     /// <summary>k: a channel is noisy if its σ exceeds k × the median σ of the live channels of its APV.</summary>
@@ -30,8 +31,9 @@ public sealed record ApvPedestalOptions
 /// <para>Pass 1 (while adding): one exact 1024-bin histogram of the raw amplitudes per channel over all 3 frames, so the
 /// pedestal (robust mean, <see cref="RobustEstimator"/>) does not depend on event order. Pass 2 (at <see cref="Build"/>):
 /// the stored events are replayed through the common-mode estimator with the pass-1 pedestals, and σ is estimated on
-/// the residuals raw − pedestal − CM in quarter counts: the noise the zero suppression actually sees. Dead channels
-/// are judged on the raw σ, because a stuck channel's residual still moves with the common mode.</para>
+/// the residuals raw − pedestal − CM in quarter counts: the noise the zero suppression actually sees. A channel is dead
+/// if either σ is ≈ 0: a stuck channel has no raw σ but its residual moves with the common mode; a channel with no
+/// strip behind it may follow the common mode and have no residual σ.</para>
 /// </summary>
 public sealed class ApvPedestalAccumulator
 {
@@ -203,6 +205,8 @@ public sealed class ApvPedestalAccumulator
             if (flags[c] != ApvChannelFlags.None) continue;
             var (_, s, _) = HistogramEstimator.Estimate(residual.AsSpan(c * bins, bins), _options.Estimator, _options.ClipSigma, _options.MaxIterations);
             sigma[c] = s / ApvLayout.Scale;
+            // A channel without its own noise that only follows the chip's common mode (no strip behind it).
+            if (sigma[c] <= _options.DeadSigma) flags[c] = ApvChannelFlags.Dead;
         }
     }
 }
