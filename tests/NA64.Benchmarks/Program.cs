@@ -12,6 +12,7 @@ Type[] benchmarks =
     typeof(EndToEndBenchmarks),
     typeof(ServiceBenchmark),
     typeof(MagnetRampBenchmark),
+    typeof(ApvProcessingBenchmark),
 ];
 
 if (args.Contains("--quick"))
