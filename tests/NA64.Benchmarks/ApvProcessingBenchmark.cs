@@ -25,7 +25,7 @@ public class ApvProcessingBenchmark : IQuickBenchmark
 
     private short[] _data = [];
     private short[] _copy = [];
-    private ApvHit[] _hits = [];
+    private ApvKeptChannel[] _hits = [];
     private readonly ApvChipResult[] _chips = new ApvChipResult[Apvs];
     private ApvProcessor _best = null!;
     private ApvProcessor _scalar = null!;
@@ -87,7 +87,7 @@ public class ApvProcessingBenchmark : IQuickBenchmark
         _scalar = new ApvProcessor(table, null, ZsImplementation.Scalar);
         _median = new ApvProcessor(table, new ApvProcessingOptions { CommonMode = CommonModeMethod.IteratedMedian });
         _noCm = new ApvProcessor(table, new ApvProcessingOptions { CommonMode = CommonModeMethod.None });
-        _hits = new ApvHit[_best.MaxHits];
+        _hits = new ApvKeptChannel[_best.MaxHits];
     }
 
     private static int Poisson(Random r, double mean)

@@ -1,11 +1,13 @@
+using NA64.Hardware.Digitizers.Apv.Format;
+
 namespace NA64.Readout.Processing.Apv;
 
 /// <summary>Sizes of one APV25 readout (data-formats.md 7.7, 7.9).</summary>
 public static class ApvLayout
 {
-    public const int ChannelsPerApv = 128; // = ApvFacts.ChannelsPerApv (H1's, replaced at merge)
-    public const int Frames = 3; // = ApvFacts.Frames (H1's, replaced at merge)
-    public const int MaxAmplitude = 1023; // = ApvFacts.MaxAmplitude (H1's, replaced at merge)
+    public const int ChannelsPerApv = ApvFacts.ChannelsPerApv;
+    public const int Frames = ApvFacts.Frames;
+    public const int MaxAmplitude = ApvFacts.MaxAmplitude;
 
     /// <summary>int16 words of one APV's latch-all event: 3 frames × 128 channels.</summary>
     public const int SamplesPerApv = Frames * ChannelsPerApv;

@@ -21,7 +21,7 @@ internal interface IApvKernel
 
     /// <summary>Writes the kept channels of one APV (3 frames × 128 from <paramref name="raw"/>) to
     /// <paramref name="hits"/>, which has room for 128; returns how many.</summary>
-    static abstract int Suppress(ref short raw, ref short ped, ref short thr, short cm0, short cm1, short cm2, bool a1Only, ref ApvHit hits);
+    static abstract int Suppress(ref short raw, ref short ped, ref short thr, short cm0, short cm1, short cm2, bool a1Only, ref ApvKeptChannel hits);
 }
 
 internal struct ApvScalarKernel : IApvKernel
@@ -62,7 +62,7 @@ internal struct ApvScalarKernel : IApvKernel
         return n;
     }
 
-    public static int Suppress(ref short raw, ref short ped, ref short thr, short cm0, short cm1, short cm2, bool a1Only, ref ApvHit hits)
+    public static int Suppress(ref short raw, ref short ped, ref short thr, short cm0, short cm1, short cm2, bool a1Only, ref ApvKeptChannel hits)
     {
         int n = 0;
         for (int c = 0; c < N; c++)
@@ -78,10 +78,10 @@ internal struct ApvScalarKernel : IApvKernel
     /// <summary>Channel c's three subtracted frames; also how the vector kernels write a kept channel, so a kept record
     /// is the same integer expression in every kernel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ApvHit Hit(ref short raw, ref short ped, int c, short cm0, short cm1, short cm2)
+    public static ApvKeptChannel Hit(ref short raw, ref short ped, int c, short cm0, short cm1, short cm2)
     {
         short p = Unsafe.Add(ref ped, c);
-        return new ApvHit((short)c,
+        return new ApvKeptChannel((short)c,
             unchecked((short)(D(Unsafe.Add(ref raw, c), p) - cm0)),
             unchecked((short)(D(Unsafe.Add(ref raw, N + c), p) - cm1)),
             unchecked((short)(D(Unsafe.Add(ref raw, 2 * N + c), p) - cm2)));
@@ -138,7 +138,7 @@ internal struct ApvVector256Kernel : IApvKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Suppress(ref short raw, ref short ped, ref short thr, short cm0, short cm1, short cm2, bool a1Only, ref ApvHit hits)
+    public static int Suppress(ref short raw, ref short ped, ref short thr, short cm0, short cm1, short cm2, bool a1Only, ref ApvKeptChannel hits)
     {
         var c0 = Vector256.Create(cm0);
         var c1 = Vector256.Create(cm1);
@@ -213,7 +213,7 @@ internal struct ApvVector512Kernel : IApvKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Suppress(ref short raw, ref short ped, ref short thr, short cm0, short cm1, short cm2, bool a1Only, ref ApvHit hits)
+    public static int Suppress(ref short raw, ref short ped, ref short thr, short cm0, short cm1, short cm2, bool a1Only, ref ApvKeptChannel hits)
     {
         var c0 = Vector512.Create(cm0);
         var c1 = Vector512.Create(cm1);

@@ -4,7 +4,7 @@ namespace NA64.Readout.Processing.Apv;
 /// One channel kept by the zero suppression: physical channel 0..127 of its APV and the three frames after pedestal
 /// and common-mode subtraction, in quarter ADC counts (divide by 4 for counts; signed, not clipped). 8 bytes.
 /// </summary>
-public readonly record struct ApvHit(short Channel, short A0, short A1, short A2)
+public readonly record struct ApvKeptChannel(short Channel, short A0, short A1, short A2)
 {
     /// <summary>Frame <paramref name="frame"/> (0..2) in quarter ADC counts.</summary>
     public short this[int frame] => frame switch

@@ -172,7 +172,7 @@ public sealed class ApvPedestalAccumulator
         }
         var processor = new ApvProcessor(new ApvProcessingTable(ped, thr, cut, usable),
             new ApvProcessingOptions { CommonMode = _options.CommonMode, MinChannels = _options.MinChannels });
-        var hits = new ApvHit[processor.MaxHits];
+        var hits = new ApvKeptChannel[processor.MaxHits];
         var chips = new ApvChipResult[_apvCount];
         const int bins = 2 * ResidualHalfRange + 1;
         var residual = new int[channels * bins];

@@ -87,7 +87,7 @@ public sealed class ApvProcessor
     /// <paramref name="hits"/> (at least <see cref="MaxHits"/> long) and one <see cref="ApvChipResult"/> per APV into
     /// <paramref name="chips"/>. Returns the number of hits written. Allocates nothing.
     /// </summary>
-    public int Process(ApvBlock block, Span<ApvHit> hits, Span<ApvChipResult> chips)
+    public int Process(ApvBlock block, Span<ApvKeptChannel> hits, Span<ApvChipResult> chips)
     {
         if (block.ApvCount != _table.ApvCount)
             throw new ArgumentException($"block has {block.ApvCount} APVs, the processing table {_table.ApvCount}", nameof(block));
@@ -105,7 +105,7 @@ public sealed class ApvProcessor
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int Run<TKernel>(ApvBlock block, Span<ApvHit> hits, Span<ApvChipResult> chips) where TKernel : struct, IApvKernel
+    private int Run<TKernel>(ApvBlock block, Span<ApvKeptChannel> hits, Span<ApvChipResult> chips) where TKernel : struct, IApvKernel
     {
         const int N = ApvLayout.ChannelsPerApv;
         ref short samples = ref MemoryMarshal.GetReference(block.Samples);
@@ -113,7 +113,7 @@ public sealed class ApvProcessor
         ref short thresholds = ref MemoryMarshal.GetArrayDataReference(_table.Threshold);
         ref short cuts = ref MemoryMarshal.GetArrayDataReference(_table.CmCut);
         ref short usables = ref MemoryMarshal.GetArrayDataReference(_table.UsableMask);
-        ref ApvHit hit = ref MemoryMarshal.GetReference(hits);
+        ref ApvKeptChannel hit = ref MemoryMarshal.GetReference(hits);
         bool a1Only = _options.Amplitude == ApvZsAmplitude.A1;
         int total = 0;
         for (int apv = 0; apv < _table.ApvCount; apv++)

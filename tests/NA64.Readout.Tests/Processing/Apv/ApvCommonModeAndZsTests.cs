@@ -40,7 +40,7 @@ public class ApvCommonModeAndZsTests
         var table = Table(Ped, _ => sigma);
         var processor = new ApvProcessor(table, new ApvProcessingOptions { CommonMode = method });
         var data = new short[ApvLayout.SamplesPerApv];
-        var hits = new ApvHit[processor.MaxHits];
+        var hits = new ApvKeptChannel[processor.MaxHits];
         var chips = new ApvChipResult[1];
         double biasSum = 0, naiveBiasSum = 0;
         const int events = 300;
@@ -80,7 +80,7 @@ public class ApvCommonModeAndZsTests
         var table = Table(Ped, _ => sigma, apvs: 2);
         var processor = new ApvProcessor(table, new ApvProcessingOptions { MinChannels = 32 });
         var data = new short[2 * ApvLayout.SamplesPerApv];
-        var hits = new ApvHit[processor.MaxHits];
+        var hits = new ApvKeptChannel[processor.MaxHits];
         var chips = new ApvChipResult[2];
 
         // Event 1: too many hits on APV 1 before any good value: fallback to 0, flagged NoHistory.
@@ -124,10 +124,10 @@ public class ApvCommonModeAndZsTests
         var data = new short[ApvLayout.SamplesPerApv];
         new ApvFrameGenerator(1).Apv(data, c => (Ped(c), 2), [0, 0, 0]);
         var chips = new ApvChipResult[1];
-        processor.Process(new ApvBlock(data), new ApvHit[processor.MaxHits], chips);
+        processor.Process(new ApvBlock(data), new ApvKeptChannel[processor.MaxHits], chips);
         Assert.True((chips[0].Flags & ApvCommonModeFlags.Frame0Fallback) != 0);
         // The same 20 channels are enough once the minimum allows them.
-        new ApvProcessor(table, new ApvProcessingOptions { CommonMode = method, MinChannels = 20 }).Process(new ApvBlock(data), new ApvHit[N], chips);
+        new ApvProcessor(table, new ApvProcessingOptions { CommonMode = method, MinChannels = 20 }).Process(new ApvBlock(data), new ApvKeptChannel[N], chips);
         Assert.Equal(ApvCommonModeFlags.None, chips[0].Flags);
     }
 
@@ -139,9 +139,9 @@ public class ApvCommonModeAndZsTests
         new ApvFrameGenerator(3).Apv(data, c => (Ped(c), 2), [16, 16, 16]);
         var table = Table(Ped, _ => 2);
         var chips = new ApvChipResult[1];
-        new ApvProcessor(table).Process(new ApvBlock(data), new ApvHit[N], chips);
+        new ApvProcessor(table).Process(new ApvBlock(data), new ApvKeptChannel[N], chips);
         Assert.Equal(ApvCommonModeFlags.Frame0Fallback | ApvCommonModeFlags.Frame1Fallback | ApvCommonModeFlags.Frame2Fallback | ApvCommonModeFlags.NoHistory, chips[0].Flags);
-        new ApvProcessor(table, new ApvProcessingOptions { CommonMode = CommonModeMethod.IteratedMedian }).Process(new ApvBlock(data), new ApvHit[N], chips);
+        new ApvProcessor(table, new ApvProcessingOptions { CommonMode = CommonModeMethod.IteratedMedian }).Process(new ApvBlock(data), new ApvKeptChannel[N], chips);
         Assert.Equal(ApvCommonModeFlags.None, chips[0].Flags);
         Assert.InRange(chips[0].CommonMode1 / 4.0, 15, 17);
     }
@@ -161,11 +161,11 @@ public class ApvCommonModeAndZsTests
         foreach (var impl in new[] { ZsImplementation.Scalar, ZsImplementation.Vector256, ZsImplementation.Vector512 })
         {
             var processor = new ApvProcessor(Table(c => 200 + c, _ => 3), null, impl);
-            var hits = new ApvHit[processor.MaxHits];
+            var hits = new ApvKeptChannel[processor.MaxHits];
             var chips = new ApvChipResult[1];
             int n = processor.Process(new ApvBlock(data), hits, chips);
             Assert.Equal(1, n);
-            Assert.Equal(new ApvHit(37, 160, 480, 360), hits[0]);
+            Assert.Equal(new ApvKeptChannel(37, 160, 480, 360), hits[0]);
             Assert.Equal(120.0, hits[0].MaxAmplitude);
             Assert.Equal(new ApvChipResult(0, 1, 20, -12, 32, ApvCommonModeFlags.None), chips[0]);
         }
@@ -178,7 +178,7 @@ public class ApvCommonModeAndZsTests
         for (int i = 0; i < data.Length; i++) data[i] = 300;
         data[2 * N + 90] = 400; // a2 of channel 90: a late signal
         var table = Table(_ => 300, _ => 3);
-        var hits = new ApvHit[N];
+        var hits = new ApvKeptChannel[N];
         var chips = new ApvChipResult[1];
         Assert.Equal(1, new ApvProcessor(table).Process(new ApvBlock(data), hits, chips));
         Assert.Equal(90, hits[0].Channel);
@@ -195,7 +195,7 @@ public class ApvCommonModeAndZsTests
         data[N + 11] = 305;
         data[N + 12] = 1023; // masked channel with a huge signal
         var table = Table(_ => 300, _ => 2, usable: c => c != 12);
-        var hits = new ApvHit[N];
+        var hits = new ApvKeptChannel[N];
         int n = new ApvProcessor(table, new ApvProcessingOptions { CommonMode = CommonModeMethod.None }).Process(new ApvBlock(data), hits, new ApvChipResult[1]);
         Assert.Equal(1, n);
         Assert.Equal(11, hits[0].Channel);
@@ -206,11 +206,11 @@ public class ApvCommonModeAndZsTests
     {
         var processor = new ApvProcessor(Table(Ped, _ => 2, apvs: 2));
         var data = new short[2 * ApvLayout.SamplesPerApv];
-        var ex = Assert.Throws<ArgumentException>(() => processor.Process(new ApvBlock(data), new ApvHit[255], new ApvChipResult[2]));
+        var ex = Assert.Throws<ArgumentException>(() => processor.Process(new ApvBlock(data), new ApvKeptChannel[255], new ApvChipResult[2]));
         Assert.Contains("255", ex.Message, StringComparison.Ordinal);
         Assert.Contains("256", ex.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => processor.Process(new ApvBlock(data), new ApvHit[256], new ApvChipResult[1]));
-        Assert.Throws<ArgumentException>(() => processor.Process(new ApvBlock(new short[ApvLayout.SamplesPerApv]), new ApvHit[256], new ApvChipResult[2]));
+        Assert.Throws<ArgumentException>(() => processor.Process(new ApvBlock(data), new ApvKeptChannel[256], new ApvChipResult[1]));
+        Assert.Throws<ArgumentException>(() => processor.Process(new ApvBlock(new short[ApvLayout.SamplesPerApv]), new ApvKeptChannel[256], new ApvChipResult[2]));
         var bad = Assert.Throws<ArgumentException>(() => new ApvBlock(new short[ApvLayout.SamplesPerApv + 1]));
         Assert.Contains("385", bad.Message, StringComparison.Ordinal);
         var opt = Assert.Throws<ArgumentOutOfRangeException>(() => new ApvProcessor(Table(Ped, _ => 2), new ApvProcessingOptions { MinChannels = 129 }));

@@ -93,13 +93,13 @@ public class ApvKernelPropertyTests
         return new Case(apvs, events, new ApvProcessingTable(ped, thr, cut, usable), options);
     }
 
-    private static List<(ApvHit[] Hits, ApvChipResult[] Chips)> Run(Case c, ZsImplementation impl)
+    private static List<(ApvKeptChannel[] Hits, ApvChipResult[] Chips)> Run(Case c, ZsImplementation impl)
     {
         var processor = new ApvProcessor(c.Table, c.Options, impl);
-        var result = new List<(ApvHit[], ApvChipResult[])>();
+        var result = new List<(ApvKeptChannel[], ApvChipResult[])>();
         foreach (var e in c.Events)
         {
-            var hits = new ApvHit[processor.MaxHits + 3];
+            var hits = new ApvKeptChannel[processor.MaxHits + 3];
             var chips = new ApvChipResult[c.ApvCount];
             int n = processor.Process(new ApvBlock(e), hits, chips);
             result.Add((hits[..n], chips));
@@ -110,7 +110,7 @@ public class ApvKernelPropertyTests
     private static short D(short raw, short ped) => unchecked((short)((short)(raw << 2) - ped));
 
     /// <summary>The rules of README.md, written plainly, with the fallback state carried across events.</summary>
-    private static List<(ApvHit[] Hits, ApvChipResult[] Chips)> Reference(Case c)
+    private static List<(ApvKeptChannel[] Hits, ApvChipResult[] Chips)> Reference(Case c)
     {
         var ped = c.Table.PedestalQ2.ToArray();
         var thr = c.Table.ThresholdQ2.ToArray();
@@ -118,10 +118,10 @@ public class ApvKernelPropertyTests
         var last = new short[c.ApvCount * 3];
         var has = new bool[c.ApvCount * 3];
         int min = c.Options.MinChannels;
-        var result = new List<(ApvHit[], ApvChipResult[])>();
+        var result = new List<(ApvKeptChannel[], ApvChipResult[])>();
         foreach (var e in c.Events)
         {
-            var hits = new List<ApvHit>();
+            var hits = new List<ApvKeptChannel>();
             var chips = new ApvChipResult[c.ApvCount];
             for (int apv = 0; apv < c.ApvCount; apv++)
             {
@@ -178,7 +178,7 @@ public class ApvKernelPropertyTests
                     for (int f = 0; f < 3; f++)
                         a[f] = unchecked((short)(D(e[ApvLayout.Index(apv, f, ch)], ped[apv * N + ch]) - cms[f]));
                     short amp = c.Options.Amplitude == ApvZsAmplitude.A1 ? a[1] : a.Max();
-                    if (amp > thr[apv * N + ch]) hits.Add(new ApvHit((short)ch, a[0], a[1], a[2]));
+                    if (amp > thr[apv * N + ch]) hits.Add(new ApvKeptChannel((short)ch, a[0], a[1], a[2]));
                 }
                 chips[apv] = new ApvChipResult(first, hits.Count - first, cms[0], cms[1], cms[2], flags);
             }
