@@ -23,8 +23,8 @@ public sealed record MicromegasClusterOptions
     public SharedChargePolicy SharedCharge { get; init; } = SharedChargePolicy.NeighbourWeighted;
     /// <summary>Drop clusters that contain one channel twice (decoding rule 5); false keeps them flagged.</summary>
     public bool RejectSameChannelTwice { get; init; } = true;
-    /// <summary>Drop a cluster all of whose channels belong to one other, longer cluster: every strip of it is a ghost
-    /// image of that cluster's channels, so the map explains it without a second hit.</summary>
+    /// <summary>Drop a cluster each of whose channels also belongs to a longer cluster: every strip of it is a ghost
+    /// image of those clusters' channels, so the map explains it without another hit.</summary>
     public bool RemoveContainedGhosts { get; init; } = true;
     /// <summary>Re-threshold the input at this many σ of the channel's noise (0 = trust the upstream zero suppression).</summary>
     public double MinAmplitudeSigmas { get; init; }
@@ -170,26 +170,32 @@ public sealed class MicromegasClusterFinder
         }
 
         // Same channel twice inside one cluster (decoding rule 5): stamp channels with the run number.
-        int rejectedTwice = 0, stampBase = 0;
         Array.Clear(_stamp);
         for (int r = 0; r < runs; r++)
         {
             var (first, count, _, _) = _runs[r];
-            int tag = ++stampBase;
+            int tag = r + 1;
             for (int s = first; s < first + count; s++)
             {
                 int c = _map.ChannelOfStrip(s);
                 if (_stamp[c] == tag) { _runs[r].Flags |= ClusterFlags.SameChannelTwice; break; }
                 _stamp[c] = tag;
             }
-            if (_runs[r].Flags.HasFlag(ClusterFlags.SameChannelTwice) && _options.RejectSameChannelTwice)
+        }
+
+        // Ghost removal first, with every candidate as an explainer: a rejected wide cluster is still the hit whose
+        // channels make the ghost pairs, and those must not come out as clusters of their own.
+        int containedRemoved = _options.RemoveContainedGhosts ? RemoveContainedGhosts(runs) : 0;
+
+        int rejectedTwice = 0;
+        for (int r = 0; r < runs; r++)
+        {
+            if (_runs[r].Alive && (_runs[r].Flags & ClusterFlags.SameChannelTwice) != 0 && _options.RejectSameChannelTwice)
             {
                 _runs[r].Alive = false;
                 rejectedTwice++;
             }
         }
-
-        int containedRemoved = _options.RemoveContainedGhosts ? RemoveContainedGhosts(runs) : 0;
 
         // Shares: how many surviving strips each channel feeds, and which clusters share channels.
         for (int r = 0; r < runs; r++)
@@ -238,18 +244,18 @@ public sealed class MicromegasClusterFinder
         for (int a = 0; a < runs; a++)
         {
             if (!_runs[a].Alive) continue;
-            for (int b = 0; b < runs; b++)
+            bool contained = true;
+            for (int s = _runs[a].First; s < _runs[a].First + _runs[a].Count && contained; s++)
             {
-                if (b == a || !_runs[b].Alive || _runs[b].Count <= _runs[a].Count) continue;
-                bool contained = true;
-                for (int s = _runs[a].First; s < _runs[a].First + _runs[a].Count && contained; s++)
-                    contained = RunHasChannel(b, _map.ChannelOfStrip(s));
-                if (contained)
-                {
-                    _runs[a].Alive = false;
-                    removed++;
-                    break;
-                }
+                int c = _map.ChannelOfStrip(s);
+                contained = false;
+                for (int b = 0; b < runs && !contained; b++)
+                    contained = b != a && _runs[b].Alive && _runs[b].Count > _runs[a].Count && RunHasChannel(b, c);
+            }
+            if (contained)
+            {
+                _runs[a].Alive = false;
+                removed++;
             }
         }
         return removed;
