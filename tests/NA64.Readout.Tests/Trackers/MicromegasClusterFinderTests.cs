@@ -314,7 +314,7 @@ public class MicromegasClusterFinderTests
             var clusters = finder.Find(Event(finder.Map, null, x), Sigmas);
             foreach (var c in clusters)
                 if (Math.Abs(c.PositionStrip - x) < 0.5) return true;
-            return finder.LastEvent.RejectedSameChannelTwice > 0 && Math.Abs(x - 192) < 4;
+            return finder.LastEvent.RejectedSameChannelTwice > 0 && Math.Abs(x - 192) < 1;
         });
     }
 }
