@@ -1,4 +1,7 @@
 using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 using NA64.Hardware.Trackers.Micromegas;
 
 namespace NA64.Hardware.Tests.Trackers;
@@ -219,4 +222,25 @@ public class MultiplexingMapTests
         Assert.Contains((0, 1, 2), map.Properties.RepeatedAdjacentPairs);
         Assert.Equal(3, map.Properties.MinSameChannelSeparation);   // channel 3 at strips 3 and 6
     }
+
+    [Property(MaxTest = 200)]
+    public Property Any_series_coprime_with_p_gives_m_strips_per_channel_and_round_trips_through_both_formats()
+    {
+        return Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+        {
+            var rng = new Random(seed);
+            int p = rng.Next(2, 100), m = rng.Next(1, 7);
+            var coprime = Enumerable.Range(1, p).Where(k => Gcd(k, p) == 1).ToArray();
+            var series = Enumerable.Range(0, m).Select(_ => coprime[rng.Next(coprime.Length)]).ToArray();
+            var map = MultiplexingMap.Generate(series, p, m);
+            bool uniform = Enumerable.Range(0, p).All(c => map.StripsOfChannel(c).Length == m
+                && map.StripsOfChannel(c).ToArray().All(st => map.ChannelOfStrip(st) == c));
+            var setup = MultiplexingMap.Parse(new StringReader(map.ToSetupText()), "p.mux.txt");
+            var dense = MultiplexingMap.ParseDense(new StringReader(map.ToDenseText()), "p.txt");
+            return uniform && map.StripCount == p * m && map.SameWiring(setup) && map.SameWiring(dense)
+                && (m == 1 || map.Properties.MinSameChannelSeparation >= 1);
+        });
+    }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 }
