@@ -1,0 +1,320 @@
+using NA64.Hardware.Trackers.Micromegas;
+
+namespace NA64.Readout.Trackers;
+
+/// <summary>How the amplitude of a channel is divided among its strips when more than one of them ends up in a
+/// cluster (the channel measured the sum, the map cannot say how it splits).</summary>
+public enum SharedChargePolicy
+{
+    /// <summary>Each surviving strip of the channel gets amplitude / (number of surviving strips of the channel).</summary>
+    Equal,
+    /// <summary>In proportion to the unshared charge on the strip's geometric neighbours inside its cluster (a real
+    /// strip sits in the middle of a charge cloud, a ghost strip beside a weak partner); equal when no strip has such
+    /// neighbours. Default: it keeps a real cluster's centroid when a noise channel forms a ghost pair with one of its
+    /// channels elsewhere.</summary>
+    NeighbourWeighted,
+}
+
+public sealed record MicromegasClusterOptions
+{
+    /// <summary>Clusters are contiguous runs of at least this many kept strips (na64-setup §8.1: 2). The neighbour rule
+    /// already makes every run ≥ 2, so only values above 2 change anything.</summary>
+    public int MinStrips { get; init; } = 2;
+    public SharedChargePolicy SharedCharge { get; init; } = SharedChargePolicy.NeighbourWeighted;
+    /// <summary>Drop clusters that contain one channel twice (decoding rule 5); false keeps them flagged.</summary>
+    public bool RejectSameChannelTwice { get; init; } = true;
+    /// <summary>Drop a cluster each of whose channels also belongs to a longer cluster: every strip of it is a ghost
+    /// image of those clusters' channels, so the map explains it without another hit.</summary>
+    public bool RemoveContainedGhosts { get; init; } = true;
+    /// <summary>Re-threshold the input at this many σ of the channel's noise (0 = trust the upstream zero suppression).</summary>
+    public double MinAmplitudeSigmas { get; init; }
+
+    internal void Validate()
+    {
+        if (MinStrips < 2)
+            throw new ArgumentOutOfRangeException(nameof(MinStrips), MinStrips, "MinStrips must be >= 2 (the neighbour rule keeps no single strip)");
+        if (!double.IsFinite(MinAmplitudeSigmas) || MinAmplitudeSigmas < 0)
+            throw new ArgumentOutOfRangeException(nameof(MinAmplitudeSigmas), MinAmplitudeSigmas, "MinAmplitudeSigmas must be a finite number >= 0");
+        if (!Enum.IsDefined(SharedCharge))
+            throw new ArgumentOutOfRangeException(nameof(SharedCharge), SharedCharge, "unknown SharedChargePolicy");
+    }
+}
+
+/// <summary>What happened to one plane's event on the way to its clusters.</summary>
+public readonly record struct MicromegasEventCounts(
+    int FiredChannels,
+    int MaskedChannelsHit,
+    int DuplicateChannels,
+    int FiredStrips,
+    int IsolatedStripsRemoved,
+    int RejectedSameChannelTwice,
+    int ContainedGhostsRemoved);
+
+/// <summary>
+/// Demultiplexing and cluster finding of one micromegas plane (na64-setup §8.1 decoding rule): project every fired
+/// channel onto its strips, keep a strip only if a geometric neighbour is fired too (ghost images are isolated strips),
+/// clusters = contiguous runs of ≥ <see cref="MicromegasClusterOptions.MinStrips"/> kept strips. One instance per
+/// plane; it owns its scratch arrays, so <see cref="Find"/> allocates nothing. Not thread-safe (one plane, one thread).
+/// </summary>
+public sealed class MicromegasClusterFinder
+{
+    private readonly MultiplexingMap _map;
+    private readonly PlaneGeometry _geometry;
+    private readonly MicromegasClusterOptions _options;
+    private readonly bool[] _masked;
+    // Per channel
+    private readonly double[] _amp, _c0, _c1, _c2;
+    private readonly bool[] _fired;
+    private readonly float[] _sigma;
+    private readonly int[] _use;
+    private readonly int[] _stamp;
+    // Per strip
+    private readonly bool[] _stripFired, _kept;
+    private readonly double[] _q, _f0, _f1, _f2, _n2, _weight;
+    // Clusters: candidate runs, then results
+    private readonly (int First, int Count, bool Alive, ClusterFlags Flags)[] _runs;
+    private readonly TrackerCluster[] _clusters;
+
+    public MicromegasClusterFinder(MultiplexingMap map, PlaneGeometry geometry, MicromegasClusterOptions? options = null,
+        IEnumerable<int>? maskedChannels = null)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentNullException.ThrowIfNull(geometry);
+        geometry.Validate();
+        if (geometry.StripCount != map.StripCount)
+            throw new ArgumentException($"geometry StripCount = {geometry.StripCount}, the multiplexing map has {map.StripCount} strips", nameof(geometry));
+        _options = options ?? new MicromegasClusterOptions();
+        _options.Validate();
+        _map = map;
+        _geometry = geometry;
+        int p = map.ChannelCount, n = map.StripCount;
+        _masked = new bool[p];
+        foreach (int c in maskedChannels ?? [])
+        {
+            if ((uint)c >= (uint)p)
+                throw new ArgumentOutOfRangeException(nameof(maskedChannels), c, $"masked channel must be in 0..{p - 1}");
+            _masked[c] = true;
+        }
+        _amp = new double[p]; _c0 = new double[p]; _c1 = new double[p]; _c2 = new double[p];
+        _fired = new bool[p]; _sigma = new float[p]; _use = new int[p]; _stamp = new int[p];
+        _stripFired = new bool[n]; _kept = new bool[n];
+        _q = new double[n]; _f0 = new double[n]; _f1 = new double[n]; _f2 = new double[n]; _n2 = new double[n]; _weight = new double[n];
+        _runs = new (int, int, bool, ClusterFlags)[n / 2 + 1];
+        _clusters = new TrackerCluster[n / 2 + 1];
+    }
+
+    public MultiplexingMap Map => _map;
+    public PlaneGeometry Geometry => _geometry;
+    public MicromegasClusterOptions Options => _options;
+
+    /// <summary>True for a masked channel; its <see cref="MultiplexingMap.Multiplicity"/> strips never fire.</summary>
+    public bool IsMasked(int channel) => _masked[channel];
+
+    /// <summary>True when the strip's channel is masked.</summary>
+    public bool IsStripMasked(int strip) => _masked[_map.ChannelOfStrip(strip)];
+
+    /// <summary>Counters of the last <see cref="Find"/> call.</summary>
+    public MicromegasEventCounts LastEvent { get; private set; }
+
+    /// <summary>
+    /// The clusters of one event of this plane, ordered by first strip. <paramref name="channelSigma"/> is the noise σ
+    /// of every channel (ChannelCount entries, from the pedestal run). The span stays valid until the next call.
+    /// </summary>
+    public ReadOnlySpan<TrackerCluster> Find(ReadOnlySpan<TrackerChannelHit> hits, ReadOnlySpan<float> channelSigma)
+    {
+        int p = _map.ChannelCount, n = _map.StripCount;
+        if (channelSigma.Length != p)
+            throw new ArgumentException($"channelSigma has {channelSigma.Length} entries, the plane has {p} channels", nameof(channelSigma));
+        Array.Clear(_fired);
+        Array.Clear(_use);
+        Array.Clear(_stripFired);
+        Array.Clear(_kept);
+        channelSigma.CopyTo(_sigma);
+
+        int fired = 0, maskedHit = 0, duplicates = 0;
+        foreach (var h in hits)
+        {
+            if ((uint)h.Channel >= (uint)p)
+                throw new ArgumentOutOfRangeException(nameof(hits), h.Channel, $"hit channel must be in 0..{p - 1}");
+            if (_masked[h.Channel]) { maskedHit++; continue; }
+            // A channel twice in one event is a decoder problem (DuplicateChannel); the first one counts, as the decoder keeps it.
+            if (_fired[h.Channel]) { duplicates++; continue; }
+            double amp = h.MaxAmplitude;
+            if (amp <= 0 || amp < _options.MinAmplitudeSigmas * _sigma[h.Channel]) continue;
+            _fired[h.Channel] = true;
+            _amp[h.Channel] = amp;
+            _c0[h.Channel] = h.A0; _c1[h.Channel] = h.A1; _c2[h.Channel] = h.A2;
+            fired++;
+            foreach (int s in _map.StripsOfChannel(h.Channel))
+                _stripFired[s] = true;
+        }
+
+        // Neighbour rule in strip space: a real cloud of >= 2 strips survives, ghost images are isolated strips.
+        int firedStrips = 0, removed = 0;
+        for (int s = 0; s < n; s++)
+        {
+            if (!_stripFired[s]) continue;
+            firedStrips++;
+            _kept[s] = (s > 0 && _stripFired[s - 1]) || (s + 1 < n && _stripFired[s + 1]);
+            if (!_kept[s]) removed++;
+        }
+
+        int runs = 0;
+        for (int s = 0; s < n;)
+        {
+            if (!_kept[s]) { s++; continue; }
+            int first = s;
+            while (s < n && _kept[s]) s++;
+            if (s - first >= _options.MinStrips)
+                _runs[runs++] = (first, s - first, true, ClusterFlags.None);
+        }
+
+        // Same channel twice inside one cluster (decoding rule 5): stamp channels with the run number.
+        Array.Clear(_stamp);
+        for (int r = 0; r < runs; r++)
+        {
+            var (first, count, _, _) = _runs[r];
+            int tag = r + 1;
+            for (int s = first; s < first + count; s++)
+            {
+                int c = _map.ChannelOfStrip(s);
+                if (_stamp[c] == tag) { _runs[r].Flags |= ClusterFlags.SameChannelTwice; break; }
+                _stamp[c] = tag;
+            }
+        }
+
+        // Ghost removal first, with every candidate as an explainer: a rejected wide cluster is still the hit whose
+        // channels make the ghost pairs, and those must not come out as clusters of their own.
+        int containedRemoved = _options.RemoveContainedGhosts ? RemoveContainedGhosts(runs) : 0;
+
+        int rejectedTwice = 0;
+        for (int r = 0; r < runs; r++)
+        {
+            if (_runs[r].Alive && (_runs[r].Flags & ClusterFlags.SameChannelTwice) != 0 && _options.RejectSameChannelTwice)
+            {
+                _runs[r].Alive = false;
+                rejectedTwice++;
+            }
+        }
+
+        // Shares: how many surviving strips each channel feeds, and which clusters share channels.
+        for (int r = 0; r < runs; r++)
+        {
+            if (!_runs[r].Alive) continue;
+            for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
+                _use[_map.ChannelOfStrip(s)]++;
+        }
+        AssignStripCharges(runs);
+
+        int clusters = 0;
+        for (int r = 0; r < runs; r++)
+        {
+            if (!_runs[r].Alive) continue;
+            var flags = _runs[r].Flags;
+            for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
+            {
+                int c = _map.ChannelOfStrip(s);
+                if (_use[c] > 1)
+                {
+                    flags |= ClusterFlags.SharedCharge;
+                    if (SharedWithOtherRun(c, r, runs)) flags |= ClusterFlags.Ambiguous;
+                }
+            }
+            _clusters[clusters++] = ClusterMath.Build(_runs[r].First, _runs[r].Count, _q, _f0, _f1, _f2, _n2, _geometry, flags);
+        }
+
+        LastEvent = new MicromegasEventCounts(fired, maskedHit, duplicates, firedStrips, removed, rejectedTwice, containedRemoved);
+        return _clusters.AsSpan(0, clusters);
+    }
+
+    private bool SharedWithOtherRun(int channel, int run, int runs)
+    {
+        for (int r = 0; r < runs; r++)
+        {
+            if (r == run || !_runs[r].Alive) continue;
+            for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
+                if (_map.ChannelOfStrip(s) == channel) return true;
+        }
+        return false;
+    }
+
+    private int RemoveContainedGhosts(int runs)
+    {
+        int removed = 0;
+        for (int a = 0; a < runs; a++)
+        {
+            if (!_runs[a].Alive) continue;
+            bool contained = true;
+            for (int s = _runs[a].First; s < _runs[a].First + _runs[a].Count && contained; s++)
+            {
+                int c = _map.ChannelOfStrip(s);
+                contained = false;
+                for (int b = 0; b < runs && !contained; b++)
+                    contained = b != a && _runs[b].Alive && _runs[b].Count > _runs[a].Count && RunHasChannel(b, c);
+            }
+            if (contained)
+            {
+                _runs[a].Alive = false;
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    private bool RunHasChannel(int run, int channel)
+    {
+        for (int s = _runs[run].First; s < _runs[run].First + _runs[run].Count; s++)
+            if (_map.ChannelOfStrip(s) == channel) return true;
+        return false;
+    }
+
+    private void AssignStripCharges(int runs)
+    {
+        // Unshared strips first: they carry their channel's whole amplitude and are the evidence the weighted policy uses.
+        for (int r = 0; r < runs; r++)
+        {
+            if (!_runs[r].Alive) continue;
+            for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
+            {
+                int c = _map.ChannelOfStrip(s);
+                _weight[s] = 1;
+                if (_options.SharedCharge == SharedChargePolicy.NeighbourWeighted && _use[c] > 1)
+                {
+                    double w = 0;
+                    if (s > _runs[r].First && _use[_map.ChannelOfStrip(s - 1)] == 1) w += _amp[_map.ChannelOfStrip(s - 1)];
+                    if (s < _runs[r].First + _runs[r].Count - 1 && _use[_map.ChannelOfStrip(s + 1)] == 1) w += _amp[_map.ChannelOfStrip(s + 1)];
+                    _weight[s] = w;
+                }
+            }
+        }
+        for (int r = 0; r < runs; r++)
+        {
+            if (!_runs[r].Alive) continue;
+            for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
+            {
+                int c = _map.ChannelOfStrip(s);
+                double fraction = 1;
+                if (_use[c] > 1)
+                {
+                    double total = 0;
+                    foreach (int t in _map.StripsOfChannel(c))
+                        if (IsAlive(t, runs)) total += _weight[t];
+                    fraction = total > 0 ? _weight[s] / total : 1.0 / _use[c];
+                }
+                _q[s] = fraction * _amp[c];
+                _f0[s] = fraction * _c0[c];
+                _f1[s] = fraction * _c1[c];
+                _f2[s] = fraction * _c2[c];
+                double sigma = fraction * _sigma[c];
+                _n2[s] = sigma * sigma;
+            }
+        }
+    }
+
+    private bool IsAlive(int strip, int runs)
+    {
+        for (int r = 0; r < runs; r++)
+            if (_runs[r].Alive && strip >= _runs[r].First && strip < _runs[r].First + _runs[r].Count) return true;
+        return false;
+    }
+}
