@@ -21,7 +21,7 @@ public sealed record MsadcStageModule(int SourceId, int Port, SuppressionTable T
 /// nothing (saturation, TCS bits) are only counted. Nothing is allocated per event on the good path.
 /// One instance per pipeline: <see cref="Process"/> runs on the pipeline's processing task only.
 /// </summary>
-public sealed class MsadcZeroSuppressionStage
+public sealed class MsadcZeroSuppressionStage : IFragmentStage
 {
     private const int ModuleChannels = NA64.Hardware.Digitizers.Msadc.MsadcRegisters.ChannelsPerModule;
     private const int MaxSources = SlinkHeader.FirstMultiplexerSourceId;
@@ -153,6 +153,9 @@ public sealed class MsadcZeroSuppressionStage
     }
 
     /// <summary>Matches <see cref="FragmentProcessor"/>: pass <c>stage.Process</c> to the pipeline.</summary>
+    /// <summary>True for a source that has a module of this stage.</summary>
+    public bool Handles(int sourceId) => Array.Exists(_modules, m => m.SourceId == sourceId);
+
     public EventBatch Process(EventBatch fragments, EventBatch spare)
     {
         ArgumentNullException.ThrowIfNull(fragments);
