@@ -257,7 +257,7 @@ public static partial class SetupLoader
         private ReadoutSetup? ReadReadout(YamlNode node, string path)
         {
             var m = Mapping(node, path, ["runNumber", "samplesPerChannel", "latency", "zsSigma", "keepNeighbours", "pedestalEvents",
-                "outputDirectory", "signalBox", "beam", "sources"]);
+                "outputDirectory", "signalBox", "beam", "sources", "trackers"]);
             if (m is null) return null;
             int errors = Errors.Count;
             // Run 0 makes DDD load no maps (decoder-checks §3), so it is refused here.
@@ -302,15 +302,29 @@ public static partial class SetupLoader
                 for (int i = 0; i < list.Children.Count; i++)
                 {
                     string sp = $"{m.Path("sources")}[{i}]";
-                    var sm = Mapping(list.Children[i], sp, ["sourceId", "modules", "data"]);
+                    var sm = Mapping(list.Children[i], sp, ["sourceId", "modules", "data", "kind", "adcs"]);
                     if (sm is null) continue;
+                    var kind = ReadoutSourceKind.Msadc;
+                    if (sm.Has("kind") && Text(sm, "kind", required: true) is { } kindText)
+                    {
+                        if (kindText == "apv") kind = ReadoutSourceKind.Apv;
+                        else if (kindText != "msadc") Error(sm.Node("kind"), sm.Path("kind"), kindText, "must be msadc (a CATCH with MSADC modules) or apv (a GeSiCA with APV-ADCs)");
+                    }
                     // 896..1023 is the S-Link multiplexer range (decoder-checks §2).
                     int? id = Integer(sm, "sourceId", null, 0, 895, "S-Link source id; 896..1023 is the multiplexer range");
                     if (id is not null && !sourceIds.TryAdd(id.Value, sp))
                         Error(sm.Node("sourceId"), sm.Path("sourceId"), sm.Raw("sourceId"), $"source id already used by {sourceIds[id.Value]}");
                     string? data = DatagramEndpointText(sm, "data");
                     var modules = new List<ReadoutModuleSetup>();
-                    if (!sm.Has("modules"))
+                    var adcs = kind == ReadoutSourceKind.Apv ? ReadApvAdcs(sm, list.Children[i], data, moduleNames) : [];
+                    if (kind == ReadoutSourceKind.Apv)
+                    {
+                        if (sm.Has("modules"))
+                            Error(sm.Node("modules"), sm.Path("modules"), null, "an apv source lists adcs, not MSADC modules");
+                    }
+                    else if (sm.Has("adcs"))
+                        Error(sm.Node("adcs"), sm.Path("adcs"), null, "an msadc source lists modules; adcs belong to a source of kind apv");
+                    else if (!sm.Has("modules"))
                         Error(list.Children[i], sm.Path("modules"), null, "is required (a list of MSADC modules)");
                     else if (Sequence(sm.Node("modules"), sm.Path("modules")) is { } ml)
                     {
@@ -352,14 +366,17 @@ public static partial class SetupLoader
                     }
 
                     if (id is not null)
-                        sources.Add(new ReadoutSourceSetup(id.Value, modules, (int)list.Children[i].Start.Line) { Data = data ?? DatagramEndpoint.Simulated });
+                        sources.Add(new ReadoutSourceSetup(id.Value, modules, (int)list.Children[i].Start.Line) { Data = data ?? DatagramEndpoint.Simulated, Kind = kind, Adcs = adcs });
                 }
             }
 
+            var trackers = m.Has("trackers") ? ReadTrackers(m.Node("trackers"), m.Path("trackers"), sources) : null;
+            if (sources.Any(s => s.Kind == ReadoutSourceKind.Apv) && !m.Has("trackers"))
+                Error(node, m.Path("trackers"), null, "is required when a source is of kind apv (which detector each APV reads)");
             if (Errors.Count > errors || run is null || samples is null || latency is null || sigma is null || neighbours is null || pedestalEvents is null || output is null)
                 return null;
             return new ReadoutSetup((uint)run.Value, samples.Value, latency.Value, sigma.Value, neighbours.Value, pedestalEvents.Value, output,
-                box, beam, sources, (int)node.Start.Line);
+                box, beam, sources, (int)node.Start.Line) { Trackers = trackers };
         }
 
         /// <summary>An optional datagram endpoint (<c>sim</c> or <c>udp:HOST:PORT</c>), default <c>sim</c>; a bad one is an error (null).</summary>

@@ -151,6 +151,9 @@ public sealed record ReadoutSetup(
 {
     public IEnumerable<(ReadoutSourceSetup Source, ReadoutModuleSetup Module)> AllModules =>
         Sources.SelectMany(s => s.Modules.Select(m => (s, m)));
+
+    /// <summary>The trackers read by the APV sources, or null when the setup has none.</summary>
+    public TrackerSetup? Trackers { get; init; }
 }
 
 /// <summary>The invisible-mode signal box: E_ECAL below <paramref name="EcalMaxGeV"/> and E_HCAL below <paramref name="HcalMaxGeV"/>.</summary>
@@ -163,13 +166,41 @@ public sealed record BeamSetup(
     double SpillOnSeconds, double SpillOffSeconds, double ParticlesPerSpill, double TriggerRateHz, bool PileUp,
     double SignalFraction, int Seed, int TimedInLatency);
 
-/// <summary>One S-Link source (a CATCH) with its MSADC modules, one per HotLink port.</summary>
+/// <summary>What sits behind an S-Link source: a CATCH with MSADC modules, or a GeSiCA with APV-ADCs (the trackers).</summary>
+public enum ReadoutSourceKind
+{
+    Msadc,
+    Apv,
+}
+
+/// <summary>
+/// One S-Link source: a CATCH with its MSADC modules (one per HotLink port), or, for <see cref="ReadoutSourceKind.Apv"/>,
+/// a GeSiCA with its APV-ADC modules (<see cref="Adcs"/>).
+/// </summary>
 public sealed record ReadoutSourceSetup(int SourceId, IReadOnlyList<ReadoutModuleSetup> Modules, int Line)
 {
     /// <summary>Where the source's S-Link fragments arrive, one per datagram: <c>sim</c> (the simulated crate) or
     /// <c>udp:HOST:PORT</c>, the host's address and port the source sends to (the host listens there).</summary>
     public string Data { get; init; } = "sim";
+
+    public ReadoutSourceKind Kind { get; init; } = ReadoutSourceKind.Msadc;
+
+    /// <summary>The APV-ADC modules of an APV source (none for an MSADC source).</summary>
+    public IReadOnlyList<ApvAdcSetup> Adcs { get; init; } = [];
 }
+
+/// <summary>One APV-ADC module of a GeSiCA: its id in the data (<c>adc_id</c>) and its control endpoint.</summary>
+public sealed record ApvAdcSetup(string Name, int AdcId, int Line)
+{
+    /// <summary><c>sim</c> (a simulated module) or <c>udp:HOST:PORT</c> of the module.</summary>
+    public string Control { get; init; } = "sim";
+}
+
+/// <summary>
+/// The <c>readout.trackers</c> section: the tracker layout (detectors, APVs, multiplexing map) and the name the map was
+/// given by in the file (a built-in name or a path).
+/// </summary>
+public sealed record TrackerSetup(NA64.Readout.Trackers.TrackerLayout Layout, string MapName, int Line);
 
 /// <summary>One MSADC module: module channel k (chip k/16, chan k%16) digitises detector-layout channel FirstChannel + k.</summary>
 public sealed record ReadoutModuleSetup(string Name, int Port, int FirstChannel, int Line)
