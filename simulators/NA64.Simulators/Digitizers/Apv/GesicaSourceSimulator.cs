@@ -58,15 +58,12 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
     private readonly int[] _pedestal = new int[Slots * Channels];
     private readonly int[] _sigma = new int[Slots * Channels];
     private readonly int[] _threshold = new int[Slots * Channels];
-    private GesicaDataFault _fault;
-    private int? _faultTriggers;
-    private int _targetAdc;
-    private int _targetApv;
-    private int _targetChannel;
-    private double _amount;
-    private int _corruptWordIndex = -1;
-    private uint _corruptMask = 0x0000_8000;
-    private int _truncateWords = 2;
+    // Set by InjectFault/ClearFault from any thread (the service's `sim inject`); the tracker-side part of a fault is
+    // applied and undone only on the trigger task, between two events, so Simulate never sees a half-changed tracker.
+    private const int UntilCleared = -1;
+    private volatile FaultRequest? _request;
+    private FaultRequest? _applied;
+    private Action? _undo;
     private long _faultsInjected;
 
     /// <param name="sourceId">S-Link source id (0..895).</param>
@@ -129,7 +126,7 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
     public long FaultsInjected => Interlocked.Read(ref _faultsInjected);
 
     /// <summary>The fault in force, None when none.</summary>
-    public GesicaDataFault ActiveFault => _faultTriggers is null or > 0 ? _fault : GesicaDataFault.None;
+    public GesicaDataFault ActiveFault => _request is { Left: UntilCleared or > 0 } request ? request.Fault : GesicaDataFault.None;
 
     /// <summary>Largest fragment: every ADC latch-all with CM words.</summary>
     public int MaxFragmentBytes => 4 * (SlinkHeader.Words + _adcs.Sum(a => ApvBlockWriter.LatchAllAdcWords(a.Apvs.Length, commonMode: true)));
@@ -164,22 +161,12 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
                 $"channel = {channel} refused: physical channels are 0..{Channels - 1}"));
         if (!double.IsFinite(amount) || amount < 0)
             throw new ArgumentOutOfRangeException(nameof(amount), amount, "amount must be finite and 0 or more (0: the default)");
-        _fault = fault;
-        _faultTriggers = triggers;
-        _targetAdc = adc.Device.AdcId;
-        _targetApv = apv;
-        _targetChannel = channel;
-        _amount = amount > 0 ? amount : fault == GesicaDataFault.NoisyChannel ? 50 : 100;
-        _corruptWordIndex = corruptWordIndex;
-        _corruptMask = corruptMask;
-        _truncateWords = truncateWords;
+        _request = new FaultRequest(fault, adc.Device.AdcId, apv, channel, amount > 0 ? amount : fault == GesicaDataFault.NoisyChannel ? 50 : 100,
+            corruptWordIndex, corruptMask, truncateWords) { Left = triggers ?? UntilCleared };
     }
 
-    public void ClearFault()
-    {
-        _fault = GesicaDataFault.None;
-        _faultTriggers = 0;
-    }
+    /// <summary>Ends the fault in force; its tracker-side part (dead APV, noisy channel, ...) is undone before the next event.</summary>
+    public void ClearFault() => _request = null;
 
     /// <summary>
     /// Writes the fragment of one trigger: the event <paramref name="truth"/>, or with no beam (null) noise only. Returns its
@@ -187,7 +174,6 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
     /// </summary>
     public int WriteFragment(EventTruth? truth, int eventNumber, int spillNumber, Span<byte> destination)
     {
-        var fault = ActiveFault;
         int running = 0;
         foreach (var adc in _adcs)
         {
@@ -201,6 +187,17 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
         }
         if (running == 0)
             return 0;
+
+        var request = _request;
+        var active = request is { Left: UntilCleared or > 0 } ? request : null;
+        var fault = active?.Fault ?? GesicaDataFault.None;
+        if (_applied is not null && !ReferenceEquals(_applied, active))
+            UndoTrackerFault();
+        if (active is not null && _applied is null)
+        {
+            _undo = ApplyTrackerFault(active);
+            _applied = active;
+        }
 
         TimeSpan time;
         int timeTag;
@@ -216,24 +213,15 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
             timeTag = (int)((long)time.TotalMicroseconds & ApvWords.TimeTagMask);
         }
 
-        var undo = ApplyTrackerFault(fault);
-        TrackerEvent ev;
-        try
-        {
-            ev = truth is { } beam ? _tracker.Simulate(beam) : _tracker.SimulateNoise(eventNumber, time);
-        }
-        finally
-        {
-            undo?.Invoke();
-        }
+        var ev = truth is { } beam ? _tracker.Simulate(beam) : _tracker.SimulateNoise(eventNumber, time);
         LastEvent = ev;
 
         var writer = new ApvBlockWriter(destination, SourceId, eventNumber, spillNumber);
         foreach (var adc in _adcs)
         {
-            if (!adc.Running || (fault == GesicaDataFault.MissingAdc && adc.Device.AdcId == _targetAdc))
+            if (!adc.Running || (fault == GesicaDataFault.MissingAdc && adc.Device.AdcId == active!.AdcId))
                 continue;
-            bool skipped = fault == GesicaDataFault.DataSkipped && adc.Device.AdcId == _targetAdc;
+            bool skipped = fault == GesicaDataFault.DataSkipped && adc.Device.AdcId == active!.AdcId;
             foreach (var (_, index) in adc.Apvs)
                 skipped |= ev.Apvs[index].DataSkipped;
             var format = (ApvFormatFlags)((uint)adc.Mode & FormatFromModeMask);
@@ -253,11 +241,11 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
             }
         }
         int length = writer.Finish();
-        if (fault != GesicaDataFault.None)
+        if (active is not null)
         {
-            length = ApplyFormatFault(fault, destination, length);
-            if (_faultTriggers is { } left)
-                _faultTriggers = left - 1;
+            length = ApplyFormatFault(active, destination, length);
+            if (active.Left > 0 && --active.Left == 0)
+                UndoTrackerFault(); // the fault's last trigger: the tracker is itself again at once
             Interlocked.Increment(ref _faultsInjected);
             _log.Information("GeSiCA sim source {Source} event {Event}: injected {Fault}", SourceId, eventNumber, fault);
         }
@@ -305,11 +293,18 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
         _log.Information("GeSiCA sim source {Source}: tables of APV-ADC {Adc} loaded into the on-board emulation", SourceId, adc.Device.AdcId);
     }
 
-    /// <summary>Sets a tracker-side fault for this trigger; returns what puts the tracker back afterwards.</summary>
-    private Action? ApplyTrackerFault(GesicaDataFault fault)
+    private void UndoTrackerFault()
     {
-        int apv = _targetApv;
-        switch (fault)
+        _undo?.Invoke();
+        _undo = null;
+        _applied = null;
+    }
+
+    /// <summary>Sets the tracker-side part of a fault (until undone); returns what puts the tracker back, null when there is none.</summary>
+    private Action? ApplyTrackerFault(FaultRequest request)
+    {
+        int apv = request.Apv;
+        switch (request.Fault)
         {
             case GesicaDataFault.DeadApv:
                 _tracker.SetApvDead(apv, true);
@@ -318,14 +313,14 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
                 _tracker.SetPipelineAddressMismatch(apv, true);
                 return () => _tracker.SetPipelineAddressMismatch(apv, false);
             case GesicaDataFault.CommonModeJump:
-                _tracker.SetCommonModeJump(apv, _amount);
+                _tracker.SetCommonModeJump(apv, request.Amount);
                 return () => _tracker.SetCommonModeJump(apv, 0);
             case GesicaDataFault.NoisyChannel:
             {
                 var address = _tracker.Apvs[apv];
-                var channel = new ApvChannelAddress(address.AdcId, address.ChipId, _targetChannel);
-                double sigma = _tracker.Sigmas(apv)[_targetChannel];
-                _tracker.SetChannelNoisy(channel, _amount);
+                var channel = new ApvChannelAddress(address.AdcId, address.ChipId, request.Channel);
+                double sigma = _tracker.Sigmas(apv)[request.Channel];
+                _tracker.SetChannelNoisy(channel, request.Amount);
                 // A dead channel has σ = 0: putting σ back to 0 through SetChannelDead keeps it dead.
                 return sigma > 0 ? () => _tracker.SetChannelNoisy(channel, sigma) : () => _tracker.SetChannelDead(channel);
             }
@@ -334,20 +329,21 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
         }
     }
 
-    private int ApplyFormatFault(GesicaDataFault fault, Span<byte> fragment, int length)
+    private static int ApplyFormatFault(FaultRequest request, Span<byte> fragment, int length)
     {
+        var fault = request.Fault;
         int words = length / 4;
         int firstApvHeader = SlinkHeader.Words + ApvWords.AdcHeaderWords;
         switch (fault)
         {
             case GesicaDataFault.CorruptWord:
             {
-                int index = _corruptWordIndex >= 0 ? _corruptWordIndex : Math.Min(firstApvHeader, words - 1);
+                int index = request.CorruptWordIndex >= 0 ? request.CorruptWordIndex : Math.Min(firstApvHeader, words - 1);
                 if (index >= words)
                     throw new ArgumentOutOfRangeException(nameof(fault), index, string.Create(CultureInfo.InvariantCulture,
                         $"corrupt word index {index} is past the {words}-word fragment"));
                 var at = fragment.Slice(index * 4, 4);
-                BinaryPrimitives.WriteUInt32LittleEndian(at, BinaryPrimitives.ReadUInt32LittleEndian(at) ^ _corruptMask);
+                BinaryPrimitives.WriteUInt32LittleEndian(at, BinaryPrimitives.ReadUInt32LittleEndian(at) ^ request.CorruptMask);
                 return length;
             }
             case GesicaDataFault.WrongEventNumber:
@@ -362,13 +358,20 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
                 return length;
             }
             case GesicaDataFault.TruncatedFragment:
-                return Math.Max(4 * SlinkHeader.Words, length - (4 * _truncateWords));
+                return Math.Max(4 * SlinkHeader.Words, length - (4 * request.TruncateWords));
             case GesicaDataFault.MissingAdc or GesicaDataFault.DataSkipped or GesicaDataFault.PipelineAddressMismatch
                 or GesicaDataFault.DeadApv or GesicaDataFault.NoisyChannel or GesicaDataFault.CommonModeJump:
                 return length; // already in the data
             default:
                 throw new ArgumentOutOfRangeException(nameof(fault), fault, "unknown GeSiCA data fault");
         }
+    }
+
+    /// <summary>One injected fault and its target; <see cref="Left"/> counts down on the trigger task (an int: read whole by other threads).</summary>
+    private sealed record FaultRequest(GesicaDataFault Fault, int AdcId, int Apv, int Channel, double Amount, int CorruptWordIndex,
+        uint CorruptMask, int TruncateWords)
+    {
+        public int Left { get; set; }
     }
 
     private sealed class AdcState(ApvAdcDevice device, (int Chip, int Index)[] apvs)

@@ -231,6 +231,8 @@ public sealed class GesicaSourceSimulatorTests
         var rig = await CreateAsync(Sparse);
         var events = TrackerTestSetup.Events(40, Seed);
         // MM5 (ADC 1 chip 0) channel 127: a Y channel near the edge, rarely hit by the beam.
+        int apv = rig.Tracker.ApvIndex(1, 0);
+        double sigma = rig.Tracker.Sigmas(apv)[127];
         rig.Gesica.InjectFault(GesicaDataFault.NoisyChannel, triggers: 20, adcId: 1, chipId: 0, channel: 127, amount: 200);
         int during = 0, after = 0;
         for (int i = 0; i < events.Count; i++)
@@ -240,13 +242,33 @@ public sealed class GesicaSourceSimulatorTests
             var chip = data.Chips.ToArray().Single(c => c.AdcId == 1 && c.ChipId == 0);
             bool seen = data.Hits(chip).ToArray().Any(h => h.Channel == 127);
             if (i < 20)
+            {
                 during += seen ? 1 : 0;
+                Assert.Equal(i < 19 ? 200 : sigma, rig.Tracker.Sigmas(apv)[127]);
+            }
             else
                 after += seen ? 1 : 0;
         }
         Assert.True(during >= 12, $"noisy channel seen in {during} of 20 events");
         Assert.True(after <= 3, $"channel still noisy after the fault: {after} of 20 events");
         Assert.Equal(20, rig.Gesica.FaultsInjected);
+    }
+
+    [Fact]
+    public void A_downloaded_threshold_replaces_n_sigma_for_its_channel_only()
+    {
+        var processor = new ApvOnBoardProcessor(ApvOnBoardOptions.Micromegas);
+        var thresholds = new double[ApvFacts.ChannelsPerApv];
+        thresholds[10] = 30;
+        processor.Download(new ApvDownloadedTable([.. Enumerable.Repeat(400.0, 128)], [.. Enumerable.Repeat(5.0, 128)], thresholds));
+        var raw = Enumerable.Repeat((ushort)400, 3 * ApvFacts.ChannelsPerApv).ToArray();
+        raw[ApvFacts.ChannelsPerApv + 10] = 420; // 20 above pedestal: above 2 σ = 10, below its threshold 30
+        raw[ApvFacts.ChannelsPerApv + 11] = 420; // same signal, no threshold: n × σ applies
+        var hits = new List<ApvHit>();
+        processor.Process(raw, hits);
+        Assert.Equal([11], hits.Select(h => h.Channel));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ApvDownloadedTable([.. Enumerable.Repeat(400.0, 128)],
+            [.. Enumerable.Repeat(5.0, 128)], [.. Enumerable.Repeat(2000.0, 128)]));
     }
 
     [Fact]
