@@ -65,6 +65,7 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
     private FaultRequest? _applied;
     private Action? _undo;
     private long _faultsInjected;
+    private TimeSpan _noBeamTriggerPeriod = TimeSpan.FromMilliseconds(1);
 
     /// <param name="sourceId">S-Link source id (0..895).</param>
     /// <param name="adcs">The APV-ADC devices of this GeSiCA (distinct ADC ids, each with APVs in the tracker geometry).</param>
@@ -120,13 +121,23 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
     public TrackerEvent? LastEvent { get; private set; }
 
     /// <summary>Time between two triggers with no beam, for their time tag and pipeline columns (a random trigger has no physics time).</summary>
-    public TimeSpan NoBeamTriggerPeriod { get; set; } = TimeSpan.FromMilliseconds(1);
+    public TimeSpan NoBeamTriggerPeriod
+    {
+        get => _noBeamTriggerPeriod;
+        set
+        {
+            if (value <= TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException(nameof(value), value, string.Create(CultureInfo.InvariantCulture,
+                    $"NoBeamTriggerPeriod = {value.TotalMilliseconds} ms refused: it must be > 0"));
+            _noBeamTriggerPeriod = value;
+        }
+    }
 
     /// <summary>Faults written so far (each faulty fragment counts once).</summary>
     public long FaultsInjected => Interlocked.Read(ref _faultsInjected);
 
     /// <summary>The fault in force, None when none.</summary>
-    public GesicaDataFault ActiveFault => _request is { Left: UntilCleared or > 0 } request ? request.Fault : GesicaDataFault.None;
+    public GesicaDataFault ActiveFault => _request is { Fault: not GesicaDataFault.None, Left: UntilCleared or > 0 } request ? request.Fault : GesicaDataFault.None;
 
     /// <summary>Largest fragment: every ADC latch-all with CM words.</summary>
     public int MaxFragmentBytes => 4 * (SlinkHeader.Words + _adcs.Sum(a => ApvBlockWriter.LatchAllAdcWords(a.Apvs.Length, commonMode: true)));
@@ -189,7 +200,7 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
             return 0;
 
         var request = _request;
-        var active = request is { Left: UntilCleared or > 0 } ? request : null;
+        var active = request is { Fault: not GesicaDataFault.None, Left: UntilCleared or > 0 } ? request : null;
         var fault = active?.Fault ?? GesicaDataFault.None;
         if (_applied is not null && !ReferenceEquals(_applied, active))
             UndoTrackerFault();

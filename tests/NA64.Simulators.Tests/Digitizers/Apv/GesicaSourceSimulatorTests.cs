@@ -299,6 +299,18 @@ public sealed class GesicaSourceSimulatorTests
         e = Assert.Throws<ArgumentOutOfRangeException>(() => rig.Gesica.InjectFault(GesicaDataFault.DeadApv, adcId: 2, chipId: 3 + 1));
         Assert.Contains("chip 4", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => rig.Gesica.InjectFault(GesicaDataFault.NoisyChannel, channel: 128));
+        var period = Assert.Throws<ArgumentOutOfRangeException>(() => rig.Gesica.NoBeamTriggerPeriod = TimeSpan.Zero);
+        Assert.Contains("NoBeamTriggerPeriod = 0 ms", period.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Injecting_none_writes_clean_fragments_and_counts_nothing()
+    {
+        var rig = await CreateAsync(LatchAll);
+        rig.Gesica.InjectFault(GesicaDataFault.None, triggers: 3);
+        Assert.Equal(GesicaDataFault.None, rig.Gesica.ActiveFault);
+        Assert.Empty(Write(rig.Gesica, TrackerTestSetup.Events(1, Seed)[0]).Data.Problems);
+        Assert.Equal(0, rig.Gesica.FaultsInjected);
     }
 
     [Fact]
