@@ -50,6 +50,7 @@ public sealed class ApvOnBoardProcessor
 {
     private readonly double[] _pedestal = new double[ApvFacts.ChannelsPerApv];
     private readonly double[] _sigma = new double[ApvFacts.ChannelsPerApv];
+    private readonly double[] _threshold = new double[ApvFacts.ChannelsPerApv];
     private readonly double[] _corrected = new double[ApvFacts.Frames * ApvFacts.ChannelsPerApv];
     private readonly double[] _lastGoodCm = new double[ApvFacts.Frames];
     private ApvOnBoardOptions _options;
@@ -83,6 +84,7 @@ public sealed class ApvOnBoardProcessor
         {
             _pedestal[c] = table.Pedestals[c];
             _sigma[c] = table.Sigmas[c];
+            _threshold[c] = table.Thresholds?[c] ?? 0;
         }
         Array.Clear(_lastGoodCm);
         HasTable = true;
@@ -153,7 +155,8 @@ public sealed class ApvOnBoardProcessor
             double a1 = _corrected[ApvFacts.ChannelsPerApv + c];
             double a2 = _corrected[2 * ApvFacts.ChannelsPerApv + c];
             double q = _options.Quantity == ApvThresholdQuantity.A1 ? a1 : Math.Max(a0, Math.Max(a1, a2));
-            if (q <= _options.ThresholdSigmas * _sigma[c])
+            double limit = _threshold[c] > 0 ? _threshold[c] : _options.ThresholdSigmas * _sigma[c];
+            if (q <= limit)
                 continue;
             if (_options.TimeCut && (a1 < a0 || a1 < a2))
                 continue;

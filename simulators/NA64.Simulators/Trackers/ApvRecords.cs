@@ -35,8 +35,25 @@ public sealed class ApvDownloadedTable
         Sigmas = [.. sigmas];
     }
 
+    /// <summary>
+    /// As above, plus a threshold per channel in ADC counts above pedestal and common mode (the APV-ADC's threshold
+    /// table): a channel with a threshold &gt; 0 is kept above it; 0 falls back to n × σ of the processor's options.
+    /// </summary>
+    public ApvDownloadedTable(IReadOnlyList<double> pedestals, IReadOnlyList<double> sigmas, IReadOnlyList<double> thresholds)
+        : this(pedestals, sigmas)
+    {
+        ArgumentNullException.ThrowIfNull(thresholds);
+        if (thresholds.Count != ApvFacts.ChannelsPerApv)
+            throw new ArgumentException($"threshold table has {thresholds.Count} entries, need {ApvFacts.ChannelsPerApv}", nameof(thresholds));
+        for (int c = 0; c < ApvFacts.ChannelsPerApv; c++)
+            TrackerOptions.Between($"thresholds[{c}]", thresholds[c], 0, ApvFacts.MaxAmplitude);
+        Thresholds = [.. thresholds];
+    }
+
     public IReadOnlyList<double> Pedestals { get; }
     public IReadOnlyList<double> Sigmas { get; }
+    /// <summary>Per-channel thresholds (ADC counts), or null: n × σ everywhere.</summary>
+    public IReadOnlyList<double>? Thresholds { get; }
 }
 
 /// <summary>

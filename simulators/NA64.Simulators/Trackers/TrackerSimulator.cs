@@ -258,12 +258,40 @@ public sealed class TrackerSimulator
                 Cross(d, t, tracks[t]);
         }
 
-        long clocks = truth.Time.Ticks * 4; // 25 ns clock: 4 per 100 ns tick
+        DigitizeAll(truth.Time);
+        return _event;
+    }
+
+    /// <summary>
+    /// A trigger with no beam (pedestal or random trigger): no track, every APV reads pedestal, noise and common mode
+    /// only, with the same faults and on-board emulation as a beam event. Its random stream is apart from the beam
+    /// events' (event n of a noise run does not repeat the noise of beam event n). Buffers as <see cref="Simulate"/>.
+    /// </summary>
+    public TrackerEvent SimulateNoise(long eventNumber, TimeSpan time)
+    {
+        _random.Reset(TrackerRandom.Mix(unchecked((long)TrackerRandom.Mix(_seed, -2)), eventNumber));
+        EventsSimulated++;
+        _event.EventNumber = eventNumber;
+        _event.Time = time;
+        _event.TrackBuffer.Clear();
+        foreach (var a in _apvs)
+            Array.Clear(a.Signal);
+        foreach (var d in _detectors)
+        {
+            d.XTruth!.Buffer.Clear();
+            d.YTruth!.Buffer.Clear();
+        }
+        DigitizeAll(time);
+        return _event;
+    }
+
+    private void DigitizeAll(TimeSpan time)
+    {
+        long clocks = time.Ticks * 4; // 25 ns clock: 4 per 100 ns tick
         int column = (int)(((clocks - _options.Electronics.LatencyColumns) % ApvFacts.PipelineColumns + ApvFacts.PipelineColumns)
             % ApvFacts.PipelineColumns);
         foreach (var a in _apvs)
             Digitize(a, column);
-        return _event;
     }
 
     private void Cross(DetectorState d, int trackIndex, TrackerTrack track)

@@ -34,7 +34,7 @@ public sealed record TriggerProgram(SimulatedTriggerMode Mode, long? Triggers = 
 /// </summary>
 public sealed class MsadcCrateSimulator : IAsyncDisposable
 {
-    private readonly (MsadcSourceSimulator Source, IDatagramChannel Data)[] _sources;
+    private readonly (ISimulatedSource Source, IDatagramChannel Data)[] _sources;
     private readonly ILogger _log;
     private readonly short[] _block;
     private readonly byte[] _fragment;
@@ -46,6 +46,12 @@ public sealed class MsadcCrateSimulator : IAsyncDisposable
     private long _sent;
 
     public MsadcCrateSimulator(Na64EventGenerator generator, IReadOnlyList<(MsadcSourceSimulator Source, IDatagramChannel Data)> sources, ILogger? log = null)
+        : this(generator, sources?.Select(s => ((ISimulatedSource)s.Source, s.Data)).ToArray()!, log)
+    {
+    }
+
+    /// <summary>A crate of any simulated sources (MSADC and GeSiCA): one TCS, the same trigger and event to every source.</summary>
+    public MsadcCrateSimulator(Na64EventGenerator generator, IReadOnlyList<(ISimulatedSource Source, IDatagramChannel Data)> sources, ILogger? log = null)
     {
         Generator = generator ?? throw new ArgumentNullException(nameof(generator));
         ArgumentNullException.ThrowIfNull(sources);
@@ -61,9 +67,17 @@ public sealed class MsadcCrateSimulator : IAsyncDisposable
 
     public Na64EventGenerator Generator { get; }
 
-    public IReadOnlyList<MsadcSourceSimulator> Sources => [.. _sources.Select(s => s.Source)];
+    /// <summary>The MSADC sources of the crate.</summary>
+    public IReadOnlyList<MsadcSourceSimulator> Sources => [.. _sources.Select(s => s.Source).OfType<MsadcSourceSimulator>()];
+
+    /// <summary>Every source of the crate, MSADC and others, in the order given.</summary>
+    public IReadOnlyList<ISimulatedSource> AllSources => [.. _sources.Select(s => s.Source)];
 
     public MsadcSourceSimulator Source(int sourceId) =>
+        SimulatedSource(sourceId) as MsadcSourceSimulator ?? throw new ArgumentOutOfRangeException(nameof(sourceId), sourceId,
+            string.Create(CultureInfo.InvariantCulture, $"source {sourceId} of the simulated crate is not an MSADC source"));
+
+    public ISimulatedSource SimulatedSource(int sourceId) =>
         _sources.FirstOrDefault(s => s.Source.SourceId == sourceId).Source ?? throw new ArgumentOutOfRangeException(nameof(sourceId), sourceId,
             string.Create(CultureInfo.InvariantCulture, $"the simulated crate has no source {sourceId}"));
 
@@ -149,10 +163,12 @@ public sealed class MsadcCrateSimulator : IAsyncDisposable
                 BeforeTrigger?.Invoke(index, this);
                 int eventNumber;
                 int spill;
+                EventTruth? eventTruth = null;
                 bool last = false;
                 if (program.Mode == SimulatedTriggerMode.Beam)
                 {
                     var truth = Generator.Next(_block);
+                    eventTruth = truth;
                     OnTruth?.Invoke(truth, _block);
                     if (firstSpill < 0)
                         firstSpill = truth.Spill;
@@ -179,7 +195,7 @@ public sealed class MsadcCrateSimulator : IAsyncDisposable
                     Interlocked.Increment(ref _triggers);
                 foreach (var (source, data) in _sources)
                 {
-                    int length = source.WriteFragment(_block, samples, eventNumber, spill, _fragment);
+                    int length = source.WriteFragment(eventTruth, _block, samples, eventNumber, spill, _fragment);
                     if (length == 0)
                         continue;   // no module of this source is running: it sends nothing
                     await data.SendAsync(_fragment.AsMemory(0, length), ct).ConfigureAwait(false);

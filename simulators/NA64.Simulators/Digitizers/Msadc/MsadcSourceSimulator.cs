@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using NA64.Hardware.Digitizers.Msadc;
 using NA64.Hardware.Digitizers.Msadc.Format;
+using NA64.Simulators.Physics;
 using Serilog;
 
 namespace NA64.Simulators.Digitizers.Msadc;
@@ -26,7 +27,7 @@ public enum MsadcDataFault
 /// written in SADC data format 3 by the shared encoder (<see cref="SadcBlockWriter"/>). A module set missing writes
 /// missing-module markers; faults from <see cref="InjectFault"/> apply to the next fragments.
 /// </summary>
-public sealed class MsadcSourceSimulator
+public sealed class MsadcSourceSimulator : ISimulatedSource
 {
     private const int Channels = MsadcRegisters.ChannelsPerModule;
     private readonly MsadcDataPath[] _modules;
@@ -153,6 +154,11 @@ public sealed class MsadcSourceSimulator
         }
         return length;
     }
+
+    /// <summary>The crate's entry: the MSADC samples the generator's block only (the truth is the block's origin).</summary>
+    int ISimulatedSource.WriteFragment(EventTruth? truth, ReadOnlySpan<short> generatorBlock, int generatorSamples, int eventNumber,
+        int spillNumber, Span<byte> destination) =>
+        WriteFragment(generatorBlock, generatorSamples, eventNumber, spillNumber, destination);
 
     private int ApplyFault(MsadcDataFault fault, Span<byte> fragment, int length)
     {
