@@ -86,7 +86,18 @@ public sealed class TcpDeviceServer : IAsyncDisposable
         {
             while (true)
             {
-                var client = await _listener.AcceptTcpClientAsync(ct).ConfigureAwait(false);
+                TcpClient client;
+                try
+                {
+                    client = await _listener.AcceptTcpClientAsync(ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (ct.IsCancellationRequested && e is InvalidOperationException or ObjectDisposedException or SocketException)
+                {
+                    // Disposal stops the listener right after cancelling: an accept entered in between ends with "not
+                    // listening" instead of a cancellation. Either way it is the end of the loop.
+                    throw new OperationCanceledException("TCP device server stopped", e, ct);
+                }
+
                 clients.RemoveAll(t => t.IsCompleted);
                 clients.Add(ServeClientAsync(client, ct));
             }
