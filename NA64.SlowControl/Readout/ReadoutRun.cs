@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NA64.Hardware.Digitizers.Apv.Format;
 using NA64.Hardware.Digitizers.Msadc;
 using NA64.Hardware.Digitizers.Msadc.Format;
 using NA64.Readout.Formats;
@@ -206,6 +207,8 @@ public sealed class ReadoutRun : IAsyncDisposable
         var files = Map.Modules.Select(PedestalFile).ToArray();
         if (!files.All(File.Exists))
             return false;
+        if (Crate.Trackers is { } trackers && !trackers.TryLoadPedestals(DataDirectory))
+            return false;
         _tables = files.Select(PedestalTable.Load).ToArray();
         _log.Information("Pedestal tables loaded from {Files}", files);
         return true;
@@ -227,6 +230,12 @@ public sealed class ReadoutRun : IAsyncDisposable
         var modules = Map.Modules;
         _log.Information("Pedestal run: {Events} random triggers, {Modules} modules, {Samples} samples", n, modules.Count, s);
         await ConfigureAsync(MsadcConfiguration.Uniform(MsadcMode.LatchAll, s, _latency, new MsadcChannelSettings(0, 0, 0)), ct).ConfigureAwait(false);
+        var trackers = Crate.Trackers;
+        if (trackers is not null)
+        {
+            await trackers.ConfigureLatchAllAsync(TrackerReadout.DefaultLatency, ct).ConfigureAwait(false);
+            trackers.BeginPedestals();
+        }
 
         var started = await StartRunAsync(RunType.Pedestal, null, wrapDataStream, [], bursts: false, ct).ConfigureAwait(false);
         var (record, file) = (started.Record, started.Sink);
@@ -249,13 +258,15 @@ public sealed class ReadoutRun : IAsyncDisposable
         {
             var accumulators = modules.Select(_ => new PedestalAccumulator(ReadoutChannelMap.ModuleChannels, log: _log)).ToArray();
             var data = new SadcEventData();
+            var apvData = new ApvEventData();
+            long trackerEventsUnusable = 0;
             var moduleBlock = new short[ReadoutChannelMap.ModuleChannels * s];
             var found = new int[modules.Count];
             var date = new DateEventBuilder(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
             // Room for a batch of latch-all events of every source (a source's largest fragment: all its modules' chips at 32 samples).
-            int largestFragment = Map.SourceIds.Max(id => SadcBlockWriter.LatchAllBytes(
-                modules.Count(m => m.SourceId == id) * MsadcRegisters.ChipsPerModule, MsadcRegisters.MaxSamples));
-            output = new EventBatch(PedestalBatchEvents, PedestalBatchEvents * 2 * (DateEventHeader.Bytes + (Map.SourceIds.Count * (largestFragment + DateEquipmentHeader.Bytes))));
+            int largestFragment = Math.Max(Map.SourceIds.Max(id => SadcBlockWriter.LatchAllBytes(
+                modules.Count(m => m.SourceId == id) * MsadcRegisters.ChipsPerModule, MsadcRegisters.MaxSamples)), LargestApvFragment());
+            output = new EventBatch(PedestalBatchEvents, PedestalBatchEvents * 2 * (DateEventHeader.Bytes + (SourceIds.Count * (largestFragment + DateEquipmentHeader.Bytes))));
             uint? building = null;
             EventMetadata buildingMeta = default;
 
@@ -265,6 +276,9 @@ public sealed class ReadoutRun : IAsyncDisposable
             {
                 if (building is null)
                     return;
+                // The trackers' latch-all APVs of this trigger, all sources together, into their pedestal tables.
+                if (trackers is not null && !trackers.AddPedestalEvent(apvData))
+                    trackerEventsUnusable++;
                 var calibration = new EventMetadata(record.Number, 0, buildingMeta.EventInSpill, buildingMeta.EventInRun, 0, _time.GetUtcNow().ToUnixTimeSeconds(),
                     EventMetadata.BuiltEventSource, (byte)DateEventType.Calibration);
                 if (!output.TryAdd(calibration, date.Finish()))
@@ -301,6 +315,23 @@ public sealed class ReadoutRun : IAsyncDisposable
                             building = meta.EventInRun;
                             buildingMeta = meta;
                             date.Begin(DateEventType.Calibration, record.Number, meta.EventInRun, 0, (int)meta.EventInSpill, 0);
+                            apvData.Clear();
+                        }
+
+                        if (trackers is not null && Crate.Trackers!.Layout.AdcIds(meta.SourceId).Count > 0)
+                        {
+                            int before = apvData.Problems.Count;
+                            var decoded = ApvDecoder.Decode(batch.GetBytes(r), apvData, ApvOptions(meta.SourceId), (int)meta.EventInSpill);
+                            if (decoded.Discarded || apvData.Problems.Skip(before).Any(p => p.DataLost))
+                            {
+                                skipped++;
+                                _log.Warning("Pedestal run spill {Spill} event {Event} APV source {Source}: fragment skipped, {Problems}",
+                                    meta.Spill, meta.EventInSpill, meta.SourceId, apvData.Problems.Skip(before).Select(p => p.ToString()).ToArray());
+                                continue;
+                            }
+
+                            date.AddEquipment(batch.GetBytes(r));
+                            continue;
                         }
 
                         data.Clear();
@@ -379,6 +410,17 @@ public sealed class ReadoutRun : IAsyncDisposable
 
                 _tables = tables;
                 verified = await DownloadAsync(ct).ConfigureAwait(false);
+                if (trackers is not null)
+                {
+                    if (trackerEventsUnusable > 0)
+                        _log.Warning("Pedestal run: {Events} triggers lacked a latch-all APV of the layout and were left out of the tracker tables", trackerEventsUnusable);
+                    var apvTable = trackers.FinishPedestals();
+                    string latest = TrackerReadout.PedestalFile(DataDirectory);
+                    apvTable.Save(latest);
+                    tableFiles.Add(latest);
+                    apvTable.Save(Path.Combine(record.Directory, TrackerReadout.PedestalFileName));
+                    verified += await trackers.DownloadSparseAsync(TrackerReadout.DefaultLatency, ct).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -486,6 +528,8 @@ public sealed class ReadoutRun : IAsyncDisposable
 
         var tables = _tables!;
         await DownloadAsync(ct).ConfigureAwait(false);
+        if (Crate.Trackers is { } sparse)
+            await sparse.DownloadSparseAsync(TrackerReadout.DefaultLatency, ct).ConfigureAwait(false);
         var tableCompanions = Map.Modules.Select(module => new CompanionFile(module.Name + PedestalTable.FileSuffix, (stream, c) =>
         {
             var text = new StringWriter(CultureInfo.InvariantCulture);
@@ -527,6 +571,10 @@ public sealed class ReadoutRun : IAsyncDisposable
         var stage = new MsadcZeroSuppressionStage(
             Map.Modules.Select(m => new MsadcStageModule(m.SourceId, m.Port, SuppressionTable.FromPedestals(tables[m.Index], _readout.ZeroSuppressionSigma))).ToArray(),
             _readout.SamplesPerChannel, new ZsOptions { KeepNeighbours = _readout.KeepNeighbours }, log: _log);
+        // One stage per source kind: the APV sources' fragments are checked and kept as the GeSiCA sent them.
+        var apvSources = _readout.Sources.Where(s => s.Kind == ReadoutSourceKind.Apv).Select(s => s.SourceId).ToArray();
+        var apvStage = apvSources.Length > 0 ? new ApvSourceStage(apvSources, ApvOptions, _log) : null;
+        var stages = new SourceStages(apvStage is null ? [stage] : [stage, apvStage]);
         var generator = Crate.Generator;
         var calibration = generator.Calibration.Select(c => 1.0 / c.GainAdcPerGeV).ToArray();
         var monitor = new LiveMonitor(Map, tables, calibration, _readout.SignalBox,
@@ -555,11 +603,11 @@ public sealed class ReadoutRun : IAsyncDisposable
                 // some milliseconds lets the others run ahead by that many triggers. 1024 (0.1 s at 10 kHz) rides that out.
                 Builder = new EventBuilderOptions
                 {
-                    SourceIds = Map.SourceIds, MissingSourcePolicy = MissingSourcePolicy.SkipEvent, TimeoutEvents = DatagramSkewTriggers,
+                    SourceIds = SourceIds, MissingSourcePolicy = MissingSourcePolicy.SkipEvent, TimeoutEvents = DatagramSkewTriggers,
                 },
             };
             var assembler = new DateEventAssembler(_time, new DateWriterOptions { LdcId = 1, GdcId = 1 });
-            var pipeline = new ReadoutPipeline(options, receiver.FillAsync, stage.Process, assembler.Assemble, sinks, _time, _log);
+            var pipeline = new ReadoutPipeline(options, receiver.FillAsync, stages.Process, assembler.Assemble, sinks, _time, _log);
             receiver.DiscardPending();
             await StartModulesAsync(ct).ConfigureAwait(false);
             // A failing simulated TCS sends nothing more: end the reading instead of waiting for it (the failure is rethrown below).
@@ -645,6 +693,10 @@ public sealed class ReadoutRun : IAsyncDisposable
             new(SetupFileName, (stream, c) => WriteText(stream, effective, c)),
             new(mapName, (stream, c) => WriteText(stream, SadcMapWriter.ToXml(Map.MapEntries(), (int)run, (int)run), c)),
         };
+        // The trackers' ChipAPV map beside the calorimeters' ChipSADC one (DDD reads every map file of its directory).
+        if (Crate.Trackers is { } trackers)
+            companions.Add(new(Path.GetFileNameWithoutExtension(dataFile) + ".apv.map.xml",
+                (stream, c) => WriteText(stream, ChipApvMap.ToXml(TrackerMapEntries.For(trackers.Layout), (int)run, (int)run), c)));
         companions.AddRange(extra);
         var framing = new DateRunFraming(run, _time, new DateWriterOptions { LdcId = 1, GdcId = 1 }, bursts);
         // The directory must be new: what is already there is not this run's, so it is neither written into nor removed.
@@ -723,11 +775,29 @@ public sealed class ReadoutRun : IAsyncDisposable
             await driver.ArmAsync(ct).ConfigureAwait(false);
             await driver.StartAsync(ct).ConfigureAwait(false);
         }
+
+        if (Crate.Trackers is { } trackers)
+            await trackers.StartAsync(ct).ConfigureAwait(false);
     }
 
     private async Task StopModulesAsync(CancellationToken ct)
     {
         foreach (var driver in Crate.Drivers)
             await driver.StopAsync(ct).ConfigureAwait(false);
+        if (Crate.Trackers is { } trackers)
+            await trackers.StopAsync(ct).ConfigureAwait(false);
     }
+
+    /// <summary>Bytes of the largest latch-all APV fragment of the setup (every ADC with its APVs, CM words); 0 without trackers.</summary>
+    private int LargestApvFragment() => Crate.Trackers is not { } t ? 0
+        : _readout.Sources.Where(s => s.Kind == ReadoutSourceKind.Apv).Select(s => (3 * 4) + s.Adcs.Sum(a =>
+            4 * ApvBlockWriter.LatchAllAdcWords(Math.Max(1, t.Apvs.Count(x => x.SourceId == s.SourceId && x.AdcId == a.AdcId)), true))).DefaultIfEmpty(0).Max();
+
+    /// <summary>Every S-Link source of the setup (MSADC and APV): what the event builder waits for.</summary>
+    private IReadOnlyList<int> SourceIds => [.. _readout.Sources.Select(s => s.SourceId)];
+
+    /// <summary>Decoder options of an APV source: the layout's sparse variant and the ADCs it must deliver.</summary>
+    private ApvDecoderOptions? ApvOptions(int sourceId) => Crate.Trackers is { } t
+        ? new ApvDecoderOptions { SparseVariant = t.Layout.SparseVariant, ExpectedAdcIds = t.Layout.AdcIds(sourceId) }
+        : null;
 }

@@ -1,9 +1,14 @@
 using System.Globalization;
+using NA64.Hardware.Digitizers.Apv;
 using NA64.Hardware.Digitizers.Msadc;
+using NA64.Readout.Trackers;
 using NA64.Readout.Pipeline;
 using NA64.SlowControl.Setup;
+using NA64.Simulators.Digitizers;
+using NA64.Simulators.Digitizers.Apv;
 using NA64.Simulators.Digitizers.Msadc;
 using NA64.Simulators.Physics;
+using NA64.Simulators.Trackers;
 using Serilog;
 
 namespace NA64.SlowControl.Readout;
@@ -16,6 +21,9 @@ namespace NA64.SlowControl.Readout;
 /// sources' data channels with back-pressure. A <c>udp:HOST:PORT</c> endpoint gets a <see cref="UdpDatagramChannel"/> and
 /// no simulator: connected to the module for control, listening on HOST:PORT for data. The physics generator is built in
 /// every case: its detector layout and calibration describe the installation (channel map, live monitor's energy scale).
+/// A source of kind apv (the trackers' GeSiCA) gets an <see cref="ApvAdcModule"/> driver per APV-ADC and, when simulated,
+/// one <see cref="ApvAdcDevice"/> per ADC and a <see cref="GesicaSourceSimulator"/> fed by the tracker simulator with the
+/// same events the calorimeters see.
 /// </summary>
 public sealed class SimulatedMsadcCrate : IAsyncDisposable
 {
@@ -28,6 +36,7 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _servers = [];
     private readonly List<IDatagramChannel> _channels = [];
+    private readonly Dictionary<int, GesicaSourceSimulator> _gesicas = [];
     private readonly ILogger _log;
 
     public SimulatedMsadcCrate(ReadoutSetup readout, TimeProvider time, ILogger log)
@@ -41,11 +50,18 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
         var drivers = new List<MsadcModule>();
         var devices = new List<MsadcDevice>();
         var data = new List<DatagramSource>();
-        var simulated = new List<(MsadcSourceSimulator, IDatagramChannel)>();
+        var simulated = new List<(ISimulatedSource, IDatagramChannel)>();
+        var apvDrivers = new List<ApvAdcModule>();
         try
         {
             foreach (var source in readout.Sources)
             {
+                if (source.Kind == ReadoutSourceKind.Apv)
+                {
+                    data.Add(AddApvSource(source, readout, time, apvDrivers, simulated));
+                    continue;
+                }
+
                 bool simSource = Endpoint(source.Data, $"source {source.SourceId.ToString(CultureInfo.InvariantCulture)} data") is null;
                 var paths = new List<MsadcDataPath>();
                 foreach (var module in source.Modules)
@@ -62,7 +78,7 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
                         var server = new MsadcControlServer(device, log);
                         var (hostEnd, deviceEnd) = InMemoryDatagramChannel.CreatePair(module.Name);
                         _channels.Add(deviceEnd);
-                        _servers.Add(ServeAsync(server, deviceEnd, _stop.Token));
+                        _servers.Add(ServeAsync(c => server.ServeAsync(deviceEnd, c), _stop.Token));
                         host = hostEnd;
                         paths.Add(new MsadcDataPath(device, module.FirstChannel, Generator.Synthesizer, beam.TimedInLatency));
                     }
@@ -103,7 +119,91 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
         Devices = devices;
         Drivers = drivers;
         DataSources = data;
+        Trackers = readout.Trackers is { } trackers ? new TrackerReadout(trackers, apvDrivers, log) : null;
         Simulator = simulated.Count > 0 ? new MsadcCrateSimulator(Generator, simulated, log) : null;
+    }
+
+    /// <summary>
+    /// An APV source: per APV-ADC a driver on its control channel (a simulated module behind <c>sim</c>), and the data
+    /// channel; behind a <c>sim</c> data channel the simulated GeSiCA with the tracker simulator of the setup's layout.
+    /// </summary>
+    private DatagramSource AddApvSource(ReadoutSourceSetup source, ReadoutSetup readout, TimeProvider time, List<ApvAdcModule> drivers,
+        List<(ISimulatedSource, IDatagramChannel)> simulated)
+    {
+        bool simSource = Endpoint(source.Data, $"source {source.SourceId.ToString(CultureInfo.InvariantCulture)} data") is null;
+        var devices = new List<ApvAdcDevice>();
+        foreach (var adc in source.Adcs)
+        {
+            var control = Endpoint(adc.Control, $"APV-ADC {adc.Name} control");
+            IDatagramChannel host;
+            if (control is null)
+            {
+                var device = new ApvAdcDevice(adc.Name, source.SourceId, adc.AdcId);
+                devices.Add(device);
+                var server = new ApvAdcControlServer(device, _log);
+                var (hostEnd, deviceEnd) = InMemoryDatagramChannel.CreatePair(adc.Name);
+                _channels.Add(deviceEnd);
+                _servers.Add(ServeAsync(c => server.ServeAsync(deviceEnd, c), _stop.Token));
+                host = hostEnd;
+            }
+            else
+            {
+                host = new UdpDatagramChannel(control.Resolve());
+            }
+
+            _channels.Add(host);
+            drivers.Add(new ApvAdcModule(host, new ApvAdcModuleOptions { Name = adc.Name, SourceId = source.SourceId, AdcId = adc.AdcId }, time, _log));
+        }
+
+        IDatagramChannel receive;
+        if (simSource)
+        {
+            var layout = readout.Trackers?.Layout
+                ?? throw new ArgumentException($"readout source {source.SourceId} is of kind apv but the setup has no readout.trackers");
+            var tracker = new TrackerSimulator(TrackerOptionsFor(layout), Generator.Options, layout.Map.StripToChannel.ToArray(), readout.Beam.Seed, _log);
+            var gesica = new GesicaSourceSimulator(source.SourceId, devices, tracker, Generator.Options.Beam, _log);
+            _gesicas[source.SourceId] = gesica;
+            var (hostEnd, sourceEnd) = InMemoryDatagramChannel.CreatePair(
+                string.Create(CultureInfo.InvariantCulture, $"source-{source.SourceId}"), InMemoryDataCapacity);
+            _channels.Add(sourceEnd);
+            simulated.Add((gesica, sourceEnd));
+            receive = hostEnd;
+        }
+        else
+        {
+            receive = UdpDatagramChannel.Listen(Endpoint(source.Data, "data")!.Resolve());
+        }
+
+        _channels.Add(receive);
+        return new DatagramSource(source.SourceId, receive);
+    }
+
+    /// <summary>
+    /// The tracker simulator's options for a layout: the simulated positions of the detectors the simulator knows by name
+    /// (MM1..MM8, GM1, GM2), read out on the layout's ADCs and chips, with the layout's micromegas channel assignment.
+    /// </summary>
+    public static TrackerOptions TrackerOptionsFor(TrackerLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        var defaults = new TrackerGeometry();
+        var detectors = layout.Detectors.Select(d =>
+        {
+            var known = defaults.Detectors.FirstOrDefault(g => g.Name == d.Name)
+                ?? throw new ArgumentException($"tracker detector {d.Name} has no simulated position: the tracker simulator knows {string.Join(", ", defaults.Detectors.Select(g => g.Name))}");
+            var kind = d.Kind == TrackerDetectorKind.Micromegas ? TrackerKind.Micromegas : TrackerKind.Gem;
+            if (known.Kind != kind)
+                throw new ArgumentException($"tracker detector {d.Name} is a {d.Kind} in the setup and a {known.Kind} in the tracker simulator");
+            return known with { AdcId = d.AdcId, FirstChipId = d.FirstChipId };
+        }).ToList();
+        return new TrackerOptions
+        {
+            Geometry = defaults with
+            {
+                Detectors = detectors,
+                MicromegasXApvChannels = layout.MicromegasXChannels,
+                MicromegasYApvChannels = layout.MicromegasYChannels,
+            },
+        };
     }
 
     /// <summary>The physics generator's options for the setup's simulated beam and readout (also for a simulator serving
@@ -142,6 +242,12 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
 
     /// <summary>The simulated trigger system and sources behind the <c>sim</c> data channels; null when every source is <c>udp:</c>.</summary>
     public MsadcCrateSimulator? Simulator { get; }
+
+    /// <summary>The tracker readout (APV-ADC drivers, pedestal tables); null when the setup has no trackers.</summary>
+    public TrackerReadout? Trackers { get; }
+
+    /// <summary>The simulated GeSiCA behind an APV source (fault injection), or null when that source is real.</summary>
+    public GesicaSourceSimulator? Gesica(int sourceId) => _gesicas.GetValueOrDefault(sourceId);
 
     /// <summary>The simulated S-Link sources (fault injection: <see cref="MsadcSourceSimulator.InjectFault"/>); empty without a simulator.</summary>
     public IReadOnlyList<MsadcSourceSimulator> Sources => Simulator?.Sources ?? [];
@@ -184,11 +290,12 @@ public sealed class SimulatedMsadcCrate : IAsyncDisposable
             ? endpoint
             : throw new ArgumentException($"readout {what} = '{text}': {rule}");
 
-    private static async Task ServeAsync(MsadcControlServer server, InMemoryDatagramChannel channel, CancellationToken ct)
+    /// <summary>A simulated module's control server for the crate's life (its end by cancellation is the normal one).</summary>
+    private static async Task ServeAsync(Func<CancellationToken, Task> serve, CancellationToken ct)
     {
         try
         {
-            await server.ServeAsync(channel, ct).ConfigureAwait(false);
+            await serve(ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -142,6 +142,8 @@ public sealed class TrackerReadout
     {
         foreach (var driver in Drivers)
         {
+            // As the MSADC modules: stopped first, so that a module left running by an earlier run starts clean.
+            await driver.StopAsync(ct).ConfigureAwait(false);
             await driver.ArmAsync(ct).ConfigureAwait(false);
             await driver.StartAsync(ct).ConfigureAwait(false);
         }

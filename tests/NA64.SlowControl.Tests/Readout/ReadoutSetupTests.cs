@@ -17,14 +17,18 @@ public class ReadoutSetupTests
         """;
 
     [Fact]
-    public void Default_setup_describes_NA64_on_two_simulated_MSADC_modules()
+    public void Default_setup_describes_NA64_on_two_simulated_MSADC_modules_and_the_trackers_GeSiCA()
     {
         var readout = SetupLoader.LoadDefault().Readout!;
         Assert.Equal(32, readout.SamplesPerChannel);
         Assert.NotEqual(0u, readout.RunNumber);
         Assert.Equal(5, readout.ZeroSuppressionSigma);
         Assert.Equal(new SignalBoxSetup(50, 2), readout.SignalBox);
-        Assert.Equal([610, 611], readout.Sources.Select(s => s.SourceId));
+        Assert.Equal([610, 611, 622], readout.Sources.Select(s => s.SourceId));
+        Assert.Equal([ReadoutSourceKind.Msadc, ReadoutSourceKind.Msadc, ReadoutSourceKind.Apv], readout.Sources.Select(s => s.Kind));
+        // 8 micromegas on one APV each, 2 GEMs on four: 16 APVs on 4 APV-ADCs of the GeSiCA (source 622, na64-setup.md §8.1).
+        Assert.Equal(16, readout.Trackers!.Layout.Chips.Count());
+        Assert.Equal([0, 1, 2, 3], readout.Sources[2].Adcs.Select(a => a.AdcId));
         Assert.Equal("data", readout.OutputDirectory);
         Assert.Equal(40, readout.Latency);
         Assert.Equal(readout.Latency, readout.Beam.TimedInLatency); // the built-in installation is timed in

@@ -1,0 +1,85 @@
+using NA64.Hardware.Digitizers.Apv;
+using NA64.Hardware.Digitizers.Apv.Format;
+using NA64.Readout.Formats;
+using NA64.Readout.Processing.Apv;
+using NA64.SlowControl.Readout;
+using NA64.SlowControl.Runs;
+
+namespace NA64.SlowControl.Tests.Readout;
+
+/// <summary>The trackers' GeSiCA as the second source kind of a run: latch-all pedestal run, tables downloaded, sparse physics run, one DATE file.</summary>
+public sealed class TrackerRunTests
+{
+    [Fact]
+    public async Task A_pedestal_run_takes_the_APV_tables_in_latch_all_and_downloads_them_verified_with_sparse_mode()
+    {
+        await using var kit = ReadoutTestKit.Create(trackers: true);
+        var trackers = kit.Run.Crate.Trackers!;
+        var result = await kit.Run.PedestalRunAsync(300);
+
+        Assert.Equal(RunStatus.Completed, result.Status);
+        var table = trackers.Pedestals!;
+        Assert.Equal(16, table.ApvCount);
+        // The simulated APVs: pedestals 300..600, noise 2..5 ADC (TrackerSimulator defaults).
+        var usable = table.Channels.Where(c => !c.IsUnusable).ToList();
+        Assert.True(usable.Count > 16 * 120, $"{usable.Count} usable channels");
+        Assert.All(usable, c => Assert.InRange(c.Pedestal, 290, 610));
+        Assert.InRange(usable.Average(c => c.Sigma), 2.5, 4.5);
+        Assert.True(File.Exists(TrackerReadout.PedestalFile(kit.Directory)));
+        Assert.Contains(TrackerReadout.PedestalFile(kit.Directory), result.Files);
+
+        // Every APV-ADC holds the tables and runs sparse with on-board pedestal and common-mode subtraction.
+        foreach (var driver in trackers.Drivers)
+        {
+            var configuration = await driver.ReadConfigurationAsync();
+            Assert.Equal(TrackerReadout.SparseMode, configuration.Mode);
+        }
+
+        var first = trackers.Apvs.First(a => a.ChipId == 0 && a.AdcId == 0);
+        var back = await trackers.Drivers[0].ReadTablesAsync();
+        var channel5 = table[trackers.ApvIndex(first.SourceId, 0, 0), 5];
+        Assert.Equal((int)Math.Round(channel5.Pedestal), back[ApvAdcConfiguration.ChannelIndex(0, 5)].Pedestal);
+    }
+
+    [Fact]
+    public async Task A_physics_run_builds_every_trigger_with_the_APV_fragment_beside_the_MSADC_ones_and_writes_the_ChipAPV_map()
+    {
+        await using var kit = ReadoutTestKit.Create(trackers: true);
+        await kit.Run.PedestalRunAsync(200);
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 300 });
+
+        Assert.Equal(RunStatus.Completed, result.Status);
+        Assert.True(result.Pipeline.IsBalanced);
+        Assert.Equal(300, result.Pipeline.EventsBuilt);
+        var data = new ApvEventData();
+        int events = 0, chips = 0, hits = 0;
+        using (var reader = DateFileReader.Open(result.DataFile))
+        {
+            while (reader.ReadNext() is { } ev)
+            {
+                if (ev.Header.Type != DateEventType.Physics)
+                    continue;
+                events++;
+                Assert.Equal(3, ev.Equipments.Length);
+                var apv = ev.Equipments.ToArray().Single(e => e.SourceId == 622);
+                data.Clear();
+                ApvDecoder.Decode(ev.Payload(apv), data, expectedEventNumber: (int)ev.Header.NbInBurst);
+                Assert.DoesNotContain(data.Problems, p => p.DataLost);
+                chips += data.Chips.Length;
+                foreach (ref readonly var chip in data.Chips)
+                {
+                    Assert.True(chip.Sparse);
+                    hits += chip.DataCount;
+                }
+            }
+        }
+
+        Assert.Equal(300, events);
+        Assert.Equal(300 * 16, chips);
+        Assert.InRange(hits / (double)events, 40, 400);   // track clusters plus noise at 2 and 3 sigma
+        string map = Path.ChangeExtension(result.DataFile, ".apv.map.xml");
+        Assert.Contains(map, result.CompanionFiles);
+        var section = ChipApvMap.Parse(File.ReadAllText(map)).Single();
+        Assert.Equal(16 + 8, section.Entries.Count);      // MM: X and Y per APV; GEM: one line per APV
+    }
+}
