@@ -27,12 +27,29 @@ public sealed class FaultInjector(HardwareOwner owner, RunManager runs, ILogger 
         ["clear"] = "the module sends again",
     };
 
+    /// <summary>Faults of the trackers' simulated GeSiCA, on a tracker detector (its APVs) or an APV-ADC module.</summary>
+    public static IReadOnlyDictionary<string, string> TrackerFaults { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["silence"] = "the APV-ADC sends no block although it runs (a missing ADC) until cleared",
+        ["skipped"] = "the APV-ADC's next block says data skipped (format bit 5, headers only)",
+        ["pipeline"] = "the APV's next pipeline columns disagree with the others of its ADC",
+        ["garble"] = "one word of the GeSiCA's next fragment is corrupted",
+        ["truncate"] = "the GeSiCA's next fragment is cut short while its S-Link size still claims the full length",
+        ["wrongevent"] = "the next fragment's APV header carries an event number one off the S-Link one",
+        ["dead"] = "the APV sends headers with bad frame bits (its data dropped by the decoder) until cleared",
+        ["noisy"] = "channel 10 of the APV becomes noisy until cleared",
+        ["cmjump"] = "the APV's common mode jumps by 50 ADC counts until cleared",
+        ["clear"] = "the GeSiCA sends clean fragments again",
+    };
+
     /// <summary>Every fault name a target may take: the line's and those of the kinds' simulators.</summary>
     public IReadOnlyDictionary<string, string> Faults()
     {
         var all = new Dictionary<string, string>(LineFaults, StringComparer.Ordinal);
         foreach (var (name, what) in ModuleFaults)
             all.TryAdd("module " + name, what);
+        foreach (var (name, what) in TrackerFaults)
+            all.TryAdd("tracker " + name, what);
         foreach (var line in owner.Hardware.SimulatedLines.Values)
         {
             foreach (var (name, what) in line.Port.Faults)
@@ -57,11 +74,14 @@ public sealed class FaultInjector(HardwareOwner owner, RunManager runs, ILogger 
     {
         if (runs.Crate?.Map.Modules.FirstOrDefault(m => m.Name == target) is { } module)
             return InjectModule(runs.Crate, module, fault);
+        if (runs.Crate is { Trackers: { } trackers } crate && TrackerTarget(crate, trackers, target) is { } apv)
+            return InjectTracker(crate, apv, target, fault);
         if (owner.Magnets.TryFind(target, out _, out var magnet))
             return InjectMagnet(target, magnet, fault);
         if (!owner.Hv.TryGetChannel(target, out var channel))
-            throw new KeyNotFoundException($"target '{target}' is neither a channel, a magnet nor a readout module of the setup; known: " +
-                string.Join(", ", owner.Hv.Channels.Select(c => c.Name).Concat(owner.Magnets.Names).Concat(runs.Crate?.Map.Modules.Select(m => m.Name) ?? [])));
+            throw new KeyNotFoundException($"target '{target}' is neither a channel, a magnet, a readout module nor a tracker of the setup; known: " +
+                string.Join(", ", owner.Hv.Channels.Select(c => c.Name).Concat(owner.Magnets.Names).Concat(runs.Crate?.Map.Modules.Select(m => m.Name) ?? [])
+                    .Concat(runs.Crate?.Trackers?.Layout.Detectors.Select(d => d.Name) ?? []).Concat(runs.Crate?.Trackers?.Drivers.Select(d => d.Name) ?? [])));
         var (device, channelSetup) = owner.Setup.AllChannels.Single(x => x.Channel.Name == channel.Name);
         if (!owner.Hardware.SimulatedLines.TryGetValue(device.Transport, out var line))
             throw new FaultRefusedException($"{target} is on board {device.Name} at {device.Transport}, a real device: faults are injected only into simulators");
@@ -105,6 +125,39 @@ public sealed class FaultInjector(HardwareOwner owner, RunManager runs, ILogger 
 
         throw new ArgumentOutOfRangeException(nameof(fault), fault,
             $"fault = '{fault}' refused: one of {string.Join(", ", LineFaults.Keys.Concat(port.Faults.Keys))}");
+    }
+
+    /// <summary>(source, ADC, first chip) of a tracker detector or an APV-ADC module name; null when the name is neither.</summary>
+    private static (int SourceId, int AdcId, int ChipId)? TrackerTarget(Readout.SimulatedMsadcCrate crate, Readout.TrackerReadout trackers, string target)
+    {
+        if (trackers.Layout.Detectors.FirstOrDefault(d => d.Name == target) is { } detector)
+            return (detector.SourceId, detector.AdcId, detector.FirstChipId);
+        return trackers.Drivers.FirstOrDefault(d => d.Name == target) is { } adc ? (adc.SourceId, adc.AdcId, -1) : null;
+    }
+
+    private string InjectTracker(Readout.SimulatedMsadcCrate crate, (int SourceId, int AdcId, int ChipId) apv, string target, string fault)
+    {
+        var gesica = crate.Gesica(apv.SourceId)
+            ?? throw new FaultRefusedException($"{target} is read by source {apv.SourceId}, a real GeSiCA (udp): faults are injected only into simulators");
+        if (!TrackerFaults.TryGetValue(fault, out var what))
+            throw new ArgumentOutOfRangeException(nameof(fault), fault, $"fault = '{fault}' refused: one of {string.Join(", ", TrackerFaults.Keys)} for a tracker or APV-ADC");
+        int chip = apv.ChipId < 0 ? 0 : apv.ChipId;
+        switch (fault)
+        {
+            case "silence": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.MissingAdc, null, apv.AdcId); break;
+            case "skipped": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.DataSkipped, 1, apv.AdcId); break;
+            case "pipeline": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.PipelineAddressMismatch, 1, apv.AdcId, chip); break;
+            case "garble": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.CorruptWord, 1); break;
+            case "truncate": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.TruncatedFragment, 1); break;
+            case "wrongevent": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.WrongEventNumber, 1); break;
+            case "dead": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.DeadApv, null, apv.AdcId, chip); break;
+            case "noisy": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.NoisyChannel, null, apv.AdcId, chip, channel: 10, amount: 50); break;
+            case "cmjump": gesica.InjectFault(Simulators.Digitizers.Apv.GesicaDataFault.CommonModeJump, null, apv.AdcId, chip, amount: 50); break;
+            default: gesica.ClearFault(); break;
+        }
+
+        log.Warning("Fault injected: {Fault} on tracker {Target} (source {Source}, ADC {Adc}, chip {Chip})", fault, target, apv.SourceId, apv.AdcId, chip);
+        return $"{fault} injected on {target} (source {apv.SourceId}, APV-ADC {apv.AdcId}, chip {chip}): {what}";
     }
 
     private string InjectModule(Readout.SimulatedMsadcCrate crate, Readout.ReadoutModule module, string fault)
