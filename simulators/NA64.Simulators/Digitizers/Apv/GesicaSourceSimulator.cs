@@ -50,7 +50,14 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
     private const int FormatFromModeMask = 0x5F; // b0..b6 mirrored (§7.11) except b5, which here says "was skipped"
     private const ApvHeaderFault DeadHeader = ApvHeaderFault.Frame1Bad | ApvHeaderFault.Frame2Bad | ApvHeaderFault.Frame3Bad | ApvHeaderFault.NoApvSync;
 
+    /// <summary>Triggers whose truth is kept for <see cref="TryGetTruth"/>: more than the host's queues hold between this source and the event builder.</summary>
+    public const int TruthCapacity = 16384;
+
     private readonly AdcState[] _adcs;
+    private readonly Lock _truthGate = new();
+    private readonly long[] _truthKeys = new long[TruthCapacity];
+    private double[] _truth = [];
+    private long _truthSerial;
     private readonly TrackerSimulator _tracker;
     private readonly TimeSpan _spillCycle;
     private readonly ILogger _log;
@@ -183,6 +190,60 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
     /// Writes the fragment of one trigger: the event <paramref name="truth"/>, or with no beam (null) noise only. Returns its
     /// length in bytes, 0 when no ADC runs. <paramref name="eventNumber"/> is the event number in the spill.
     /// </summary>
+    /// <summary>
+    /// The truth of a recent trigger (by S-Link spill and event number): per plane, in the tracker simulator's plane order
+    /// (detector order, X then Y), the centre strip of the beam electron's charge, NaN where it left none (missed,
+    /// outside the plane, or no beam). False when the trigger is not among the last <see cref="TruthCapacity"/>.
+    /// </summary>
+    public bool TryGetTruth(int spillNumber, int eventNumber, Span<double> centreStrips)
+    {
+        long key = TruthKey(spillNumber, eventNumber);
+        lock (_truthGate)
+        {
+            int planes = _truth.Length / TruthCapacity;
+            for (long serial = _truthSerial - 1; serial >= 0 && serial >= _truthSerial - TruthCapacity; serial--)
+            {
+                int slot = (int)(serial % TruthCapacity);
+                if (_truthKeys[slot] != key)
+                    continue;
+                _truth.AsSpan(slot * planes, Math.Min(planes, centreStrips.Length)).CopyTo(centreStrips);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static long TruthKey(int spillNumber, int eventNumber) => ((long)(spillNumber & 0x7FF) << 32) | (uint)eventNumber;
+
+    private void KeepTruth(TrackerEvent ev, int spillNumber, int eventNumber)
+    {
+        lock (_truthGate)
+        {
+            int planes = ev.Planes.Count;
+            if (_truth.Length != planes * TruthCapacity)
+                _truth = new double[planes * TruthCapacity];
+            int slot = (int)(_truthSerial % TruthCapacity);
+            _truthKeys[slot] = TruthKey(spillNumber, eventNumber);
+            for (int p = 0; p < planes; p++)
+            {
+                double centre = double.NaN;
+                foreach (var hit in ev.Planes[p].Hits)
+                {
+                    if (!hit.PileUp && hit.Detected && hit.InAcceptance)
+                    {
+                        centre = hit.CentreStrip;
+                        break;
+                    }
+                }
+
+                _truth[(slot * planes) + p] = centre;
+            }
+
+            _truthSerial++;
+        }
+    }
+
     public int WriteFragment(EventTruth? truth, int eventNumber, int spillNumber, Span<byte> destination)
     {
         int running = 0;
@@ -226,6 +287,7 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
 
         var ev = truth is { } beam ? _tracker.Simulate(beam) : _tracker.SimulateNoise(eventNumber, time);
         LastEvent = ev;
+        KeepTruth(ev, spillNumber, eventNumber);
 
         var writer = new ApvBlockWriter(destination, SourceId, eventNumber, spillNumber);
         foreach (var adc in _adcs)
