@@ -192,10 +192,10 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
     /// </summary>
     /// <summary>
     /// The truth of a recent trigger (by S-Link spill and event number): per plane, in the tracker simulator's plane order
-    /// (detector order, X then Y), the centre strip of the beam electron's charge, NaN where it left none (missed,
-    /// outside the plane, or no beam). False when the trigger is not among the last <see cref="TruthCapacity"/>.
+    /// (detector order, X then Y), the beam electron's position in the plane in mm from the plane's first strip edge
+    /// (<see cref="PlaneHitTruth.LocalMm"/>), NaN where it left no charge (missed, outside the plane, or no beam). False when the trigger is not among the last <see cref="TruthCapacity"/>.
     /// </summary>
-    public bool TryGetTruth(int spillNumber, int eventNumber, Span<double> centreStrips)
+    public bool TryGetTruth(int spillNumber, int eventNumber, Span<double> localMm)
     {
         long key = TruthKey(spillNumber, eventNumber);
         lock (_truthGate)
@@ -206,7 +206,7 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
                 int slot = (int)(serial % TruthCapacity);
                 if (_truthKeys[slot] != key)
                     continue;
-                _truth.AsSpan(slot * planes, Math.Min(planes, centreStrips.Length)).CopyTo(centreStrips);
+                _truth.AsSpan(slot * planes, Math.Min(planes, localMm.Length)).CopyTo(localMm);
                 return true;
             }
         }
@@ -227,12 +227,12 @@ public sealed class GesicaSourceSimulator : ISimulatedSource
             _truthKeys[slot] = TruthKey(spillNumber, eventNumber);
             for (int p = 0; p < planes; p++)
             {
-                double centre = double.NaN;
+                double centre = double.NaN;   // the first beam (not pile-up) hit
                 foreach (var hit in ev.Planes[p].Hits)
                 {
                     if (!hit.PileUp && hit.Detected && hit.InAcceptance)
                     {
-                        centre = hit.CentreStrip;
+                        centre = hit.LocalMm;
                         break;
                     }
                 }
