@@ -11,7 +11,11 @@ public sealed record TrackerReconstructionOptions
     /// the middle of the 2..5 ADC counts the APV25 noise model assumes (na64-setup §8.1, an assumption).</summary>
     public double NominalSigmaAdc { get; init; } = 3.5;
 
-    public MicromegasClusterOptions Micromegas { get; init; } = new();
+    /// <summary>Micromegas clustering. Default keeps (flagged <see cref="ClusterFlags.SameChannelTwice"/>) a cluster that
+    /// holds one channel twice instead of dropping it (decoding rule 5): in the 2016-2018 map channel 38 drives strips 190
+    /// and 194, the middle of a beam-centred chamber, and a real 5-7 strip cloud there covers both, so rule 5 threw away
+    /// ≈ 2.6 % of the beam tracks (end-to-end test: 96.5-98 % → 100 % efficiency, core resolution unchanged, README).</summary>
+    public MicromegasClusterOptions Micromegas { get; init; } = new() { RejectSameChannelTwice = false };
     public GemClusterOptions Gem { get; init; } = new();
 
     /// <summary>Common mode and ZS amplitude of the latch-all processing.</summary>
