@@ -68,7 +68,9 @@ internal sealed class TrackerChain
         var writer = new ApvBlockWriter(_bytes, Source, (int)(ev.EventNumber % (1 << 20)), 1);
         foreach (int adc in ev.Apvs.Select(a => a.Address.AdcId).Distinct())
         {
-            writer.BeginAdc(adc, format, TimeTag, variant);
+            // The simulator's data-skipped fault is the ADC's format bit 5: headers only.
+            bool skipped = ev.Apvs.Any(a => a.Address.AdcId == adc && a.DataSkipped);
+            writer.BeginAdc(adc, skipped ? format | ApvFormatFlags.DataSkipped : format, TimeTag, variant);
             foreach (var apv in ev.Apvs)
             {
                 if (apv.Address.AdcId != adc || !apv.Present) continue;
