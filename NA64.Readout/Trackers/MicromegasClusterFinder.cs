@@ -60,6 +60,10 @@ public readonly record struct MicromegasEventCounts(
 public sealed class MicromegasClusterFinder
 {
     private readonly MultiplexingMap _map;
+    // The map's tables as plain arrays: the map's accessors check their argument and throw with a message, which keeps
+    // the JIT from inlining them, and the inner loops call them hundreds of times per plane.
+    private readonly int[] _channelOf, _stripsOfChannel;
+    private readonly int _multiplicity;
     private readonly PlaneGeometry _geometry;
     private readonly MicromegasClusterOptions _options;
     private readonly bool[] _masked;
@@ -93,6 +97,11 @@ public sealed class MicromegasClusterFinder
         _options.Validate();
         _map = map;
         _geometry = geometry;
+        _channelOf = map.StripToChannel.ToArray();
+        _multiplicity = map.Multiplicity;
+        _stripsOfChannel = new int[map.ChannelCount * _multiplicity];
+        for (int c = 0; c < map.ChannelCount; c++)
+            map.StripsOfChannel(c).CopyTo(_stripsOfChannel.AsSpan(c * _multiplicity, _multiplicity));
         int p = map.ChannelCount, n = map.StripCount;
         _masked = new bool[p];
         foreach (int c in maskedChannels ?? [])
@@ -153,7 +162,7 @@ public sealed class MicromegasClusterFinder
             _amp[h.Channel] = amp;
             _c0[h.Channel] = h.A0; _c1[h.Channel] = h.A1; _c2[h.Channel] = h.A2;
             fired++;
-            foreach (int s in _map.StripsOfChannel(h.Channel))
+            foreach (int s in StripsOf(h.Channel))
                 _stripFired[s >> 6] |= 1UL << (s & 63);
         }
 
@@ -184,7 +193,7 @@ public sealed class MicromegasClusterFinder
         {
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 _runChannels[r * _channelWords + (c >> 6)] |= 1UL << (c & 63);
             }
         }
@@ -197,7 +206,7 @@ public sealed class MicromegasClusterFinder
             int tag = r + 1;
             for (int s = first; s < first + count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 if (_stamp[c] == tag) { _runs[r].Flags |= ClusterFlags.SameChannelTwice; break; }
                 _stamp[c] = tag;
             }
@@ -222,7 +231,7 @@ public sealed class MicromegasClusterFinder
         {
             if (!_runs[r].Alive) continue;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
-                _use[_map.ChannelOfStrip(s)]++;
+                _use[_channelOf[s]]++;
         }
         AssignStripCharges(runs);
 
@@ -233,7 +242,7 @@ public sealed class MicromegasClusterFinder
             var flags = _runs[r].Flags;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 if (_use[c] > 1)
                 {
                     flags |= ClusterFlags.SharedCharge;
@@ -246,6 +255,8 @@ public sealed class MicromegasClusterFinder
         LastEvent = new MicromegasEventCounts(fired, maskedHit, duplicates, firedStrips, removed, rejectedTwice, containedRemoved);
         return _clusters.AsSpan(0, clusters);
     }
+
+    private ReadOnlySpan<int> StripsOf(int channel) => _stripsOfChannel.AsSpan(channel * _multiplicity, _multiplicity);
 
     private bool SharedWithOtherRun(int channel, int run, int runs)
     {
@@ -279,7 +290,7 @@ public sealed class MicromegasClusterFinder
             bool contained = true;
             for (int s = _runs[a].First; s < _runs[a].First + _runs[a].Count && contained; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 contained = false;
                 for (int b = 0; b < runs && !contained; b++)
                     contained = b != a && _runs[b].Alive && _runs[b].Count > _runs[a].Count && RunHasChannel(b, c);
@@ -304,13 +315,13 @@ public sealed class MicromegasClusterFinder
             if (!_runs[r].Alive) continue;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 _weight[s] = 1;
                 if (_options.SharedCharge == SharedChargePolicy.NeighbourWeighted && _use[c] > 1)
                 {
                     double w = 0;
-                    if (s > _runs[r].First && _use[_map.ChannelOfStrip(s - 1)] == 1) w += _amp[_map.ChannelOfStrip(s - 1)];
-                    if (s < _runs[r].First + _runs[r].Count - 1 && _use[_map.ChannelOfStrip(s + 1)] == 1) w += _amp[_map.ChannelOfStrip(s + 1)];
+                    if (s > _runs[r].First && _use[_channelOf[s - 1]] == 1) w += _amp[_channelOf[s - 1]];
+                    if (s < _runs[r].First + _runs[r].Count - 1 && _use[_channelOf[s + 1]] == 1) w += _amp[_channelOf[s + 1]];
                     _weight[s] = w;
                 }
             }
@@ -320,12 +331,12 @@ public sealed class MicromegasClusterFinder
             if (!_runs[r].Alive) continue;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 double fraction = 1;
                 if (_use[c] > 1)
                 {
                     double total = 0;
-                    foreach (int t in _map.StripsOfChannel(c))
+                    foreach (int t in StripsOf(c))
                         if (IsAlive(t, runs)) total += _weight[t];
                     fraction = total > 0 ? _weight[s] / total : 1.0 / _use[c];
                 }
