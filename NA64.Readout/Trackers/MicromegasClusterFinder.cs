@@ -80,6 +80,9 @@ public sealed class MicromegasClusterFinder
     // Channels of each candidate run as a bit set (_channelWords words per run): the ghost and sharing tests become masks.
     private readonly int _channelWords;
     private readonly ulong[] _runChannels;
+    // Union of other runs' channels (one run's worth of words), and the strips of the surviving runs.
+    private readonly ulong[] _union;
+    private readonly ulong[] _aliveStrips;
     private readonly double[] _q, _f0, _f1, _f2, _n2, _weight;
     // Clusters: candidate runs, then results
     private readonly (int First, int Count, bool Alive, ClusterFlags Flags)[] _runs;
@@ -115,6 +118,8 @@ public sealed class MicromegasClusterFinder
         _stripFired = new ulong[(n + 63) / 64]; _kept = new ulong[(n + 63) / 64];
         _channelWords = (p + 63) / 64;
         _runChannels = new ulong[(n / 2 + 1) * _channelWords];
+        _union = new ulong[_channelWords];
+        _aliveStrips = new ulong[(n + 63) / 64];
         _q = new double[n]; _f0 = new double[n]; _f1 = new double[n]; _f2 = new double[n]; _n2 = new double[n]; _weight = new double[n];
         _runs = new (int, int, bool, ClusterFlags)[n / 2 + 1];
         _clusters = new TrackerCluster[n / 2 + 1];
@@ -227,11 +232,15 @@ public sealed class MicromegasClusterFinder
         }
 
         // Shares: how many surviving strips each channel feeds, and which clusters share channels.
+        Array.Clear(_aliveStrips);
         for (int r = 0; r < runs; r++)
         {
             if (!_runs[r].Alive) continue;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
+            {
                 _use[_channelOf[s]]++;
+                _aliveStrips[s >> 6] |= 1UL << (s & 63);
+            }
         }
         AssignStripCharges(runs);
 
@@ -240,13 +249,19 @@ public sealed class MicromegasClusterFinder
         {
             if (!_runs[r].Alive) continue;
             var flags = _runs[r].Flags;
+            bool othersKnown = false;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
             {
                 int c = _channelOf[s];
                 if (_use[c] > 1)
                 {
                     flags |= ClusterFlags.SharedCharge;
-                    if (SharedWithOtherRun(c, r, runs)) flags |= ClusterFlags.Ambiguous;
+                    if (!othersKnown)
+                    {
+                        UnionOfRuns(runs, r, 0);
+                        othersKnown = true;
+                    }
+                    if ((_union[c >> 6] & (1UL << (c & 63))) != 0) flags |= ClusterFlags.Ambiguous;
                 }
             }
             _clusters[clusters++] = ClusterMath.Build(_runs[r].First, _runs[r].Count, _q, _f0, _f1, _f2, _n2, _geometry, flags);
@@ -258,13 +273,17 @@ public sealed class MicromegasClusterFinder
 
     private ReadOnlySpan<int> StripsOf(int channel) => _stripsOfChannel.AsSpan(channel * _multiplicity, _multiplicity);
 
-    private bool SharedWithOtherRun(int channel, int run, int runs)
+    /// <summary>Channels of the surviving runs other than <paramref name="except"/> that are longer than
+    /// <paramref name="longerThan"/> strips, into <see cref="_union"/>.</summary>
+    private void UnionOfRuns(int runs, int except, int longerThan)
     {
+        Array.Clear(_union);
         for (int r = 0; r < runs; r++)
         {
-            if (r != run && _runs[r].Alive && RunHasChannel(r, channel)) return true;
+            if (r == except || !_runs[r].Alive || _runs[r].Count <= longerThan) continue;
+            for (int w = 0; w < _channelWords; w++)
+                _union[w] |= _runChannels[r * _channelWords + w];
         }
-        return false;
     }
 
     /// <summary>First strip ≥ <paramref name="from"/> whose bit equals <paramref name="set"/>, or <paramref name="n"/>.</summary>
@@ -287,14 +306,11 @@ public sealed class MicromegasClusterFinder
         for (int a = 0; a < runs; a++)
         {
             if (!_runs[a].Alive) continue;
+            // Contained: every channel of run a belongs to some other surviving, longer run (as evaluated in run order).
+            UnionOfRuns(runs, a, _runs[a].Count);
             bool contained = true;
-            for (int s = _runs[a].First; s < _runs[a].First + _runs[a].Count && contained; s++)
-            {
-                int c = _channelOf[s];
-                contained = false;
-                for (int b = 0; b < runs && !contained; b++)
-                    contained = b != a && _runs[b].Alive && _runs[b].Count > _runs[a].Count && RunHasChannel(b, c);
-            }
+            for (int w = 0; w < _channelWords && contained; w++)
+                contained = (_runChannels[a * _channelWords + w] & ~_union[w]) == 0;
             if (contained)
             {
                 _runs[a].Alive = false;
@@ -303,9 +319,6 @@ public sealed class MicromegasClusterFinder
         }
         return removed;
     }
-
-    private bool RunHasChannel(int run, int channel) =>
-        (_runChannels[run * _channelWords + (channel >> 6)] & (1UL << (channel & 63))) != 0;
 
     private void AssignStripCharges(int runs)
     {
@@ -337,7 +350,7 @@ public sealed class MicromegasClusterFinder
                 {
                     double total = 0;
                     foreach (int t in StripsOf(c))
-                        if (IsAlive(t, runs)) total += _weight[t];
+                        if ((_aliveStrips[t >> 6] & (1UL << (t & 63))) != 0) total += _weight[t];
                     fraction = total > 0 ? _weight[s] / total : 1.0 / _use[c];
                 }
                 _q[s] = fraction * _amp[c];
@@ -348,12 +361,5 @@ public sealed class MicromegasClusterFinder
                 _n2[s] = sigma * sigma;
             }
         }
-    }
-
-    private bool IsAlive(int strip, int runs)
-    {
-        for (int r = 0; r < runs; r++)
-            if (_runs[r].Alive && strip >= _runs[r].First && strip < _runs[r].First + _runs[r].Count) return true;
-        return false;
     }
 }
