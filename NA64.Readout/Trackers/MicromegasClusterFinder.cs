@@ -1,3 +1,4 @@
+using System.Numerics;
 using NA64.Hardware.Trackers.Micromegas;
 
 namespace NA64.Readout.Trackers;
@@ -59,6 +60,10 @@ public readonly record struct MicromegasEventCounts(
 public sealed class MicromegasClusterFinder
 {
     private readonly MultiplexingMap _map;
+    // The map's tables as plain arrays: the map's accessors check their argument and throw with a message, which keeps
+    // the JIT from inlining them, and the inner loops call them hundreds of times per plane.
+    private readonly int[] _channelOf, _stripsOfChannel;
+    private readonly int _multiplicity;
     private readonly PlaneGeometry _geometry;
     private readonly MicromegasClusterOptions _options;
     private readonly bool[] _masked;
@@ -69,7 +74,15 @@ public sealed class MicromegasClusterFinder
     private readonly int[] _use;
     private readonly int[] _stamp;
     // Per strip
-    private readonly bool[] _stripFired, _kept;
+    // Strips as bit sets (64 per word): the neighbour rule and the run search are a few word operations instead of
+    // passes over all 320 strips (the tracker chain's 5 µs/event budget covers 16 planes).
+    private readonly ulong[] _stripFired, _kept;
+    // Channels of each candidate run as a bit set (_channelWords words per run): the ghost and sharing tests become masks.
+    private readonly int _channelWords;
+    private readonly ulong[] _runChannels;
+    // Union of other runs' channels (one run's worth of words), and the strips of the surviving runs.
+    private readonly ulong[] _union;
+    private readonly ulong[] _aliveStrips;
     private readonly double[] _q, _f0, _f1, _f2, _n2, _weight;
     // Clusters: candidate runs, then results
     private readonly (int First, int Count, bool Alive, ClusterFlags Flags)[] _runs;
@@ -87,6 +100,11 @@ public sealed class MicromegasClusterFinder
         _options.Validate();
         _map = map;
         _geometry = geometry;
+        _channelOf = map.StripToChannel.ToArray();
+        _multiplicity = map.Multiplicity;
+        _stripsOfChannel = new int[map.ChannelCount * _multiplicity];
+        for (int c = 0; c < map.ChannelCount; c++)
+            map.StripsOfChannel(c).CopyTo(_stripsOfChannel.AsSpan(c * _multiplicity, _multiplicity));
         int p = map.ChannelCount, n = map.StripCount;
         _masked = new bool[p];
         foreach (int c in maskedChannels ?? [])
@@ -97,7 +115,11 @@ public sealed class MicromegasClusterFinder
         }
         _amp = new double[p]; _c0 = new double[p]; _c1 = new double[p]; _c2 = new double[p];
         _fired = new bool[p]; _sigma = new float[p]; _use = new int[p]; _stamp = new int[p];
-        _stripFired = new bool[n]; _kept = new bool[n];
+        _stripFired = new ulong[(n + 63) / 64]; _kept = new ulong[(n + 63) / 64];
+        _channelWords = (p + 63) / 64;
+        _runChannels = new ulong[(n / 2 + 1) * _channelWords];
+        _union = new ulong[_channelWords];
+        _aliveStrips = new ulong[(n + 63) / 64];
         _q = new double[n]; _f0 = new double[n]; _f1 = new double[n]; _f2 = new double[n]; _n2 = new double[n]; _weight = new double[n];
         _runs = new (int, int, bool, ClusterFlags)[n / 2 + 1];
         _clusters = new TrackerCluster[n / 2 + 1];
@@ -145,28 +167,40 @@ public sealed class MicromegasClusterFinder
             _amp[h.Channel] = amp;
             _c0[h.Channel] = h.A0; _c1[h.Channel] = h.A1; _c2[h.Channel] = h.A2;
             fired++;
-            foreach (int s in _map.StripsOfChannel(h.Channel))
-                _stripFired[s] = true;
+            foreach (int s in StripsOf(h.Channel))
+                _stripFired[s >> 6] |= 1UL << (s & 63);
         }
 
         // Neighbour rule in strip space: a real cloud of >= 2 strips survives, ghost images are isolated strips.
-        int firedStrips = 0, removed = 0;
-        for (int s = 0; s < n; s++)
+        // Bit s of (fired << 1) is strip s − 1, of (fired >> 1) strip s + 1, carried across words; no bit beyond n is set.
+        int firedStrips = 0, removed = 0, words = _stripFired.Length;
+        for (int w = 0; w < words; w++)
         {
-            if (!_stripFired[s]) continue;
-            firedStrips++;
-            _kept[s] = (s > 0 && _stripFired[s - 1]) || (s + 1 < n && _stripFired[s + 1]);
-            if (!_kept[s]) removed++;
+            ulong f = _stripFired[w];
+            ulong left = (f << 1) | (w > 0 ? _stripFired[w - 1] >> 63 : 0);
+            ulong right = (f >> 1) | (w + 1 < words ? _stripFired[w + 1] << 63 : 0);
+            _kept[w] = f & (left | right);
+            firedStrips += BitOperations.PopCount(f);
+            removed += BitOperations.PopCount(f & ~_kept[w]);
         }
 
         int runs = 0;
-        for (int s = 0; s < n;)
+        for (int s = NextBit(_kept, 0, true, n); s < n;)
         {
-            if (!_kept[s]) { s++; continue; }
             int first = s;
-            while (s < n && _kept[s]) s++;
+            s = NextBit(_kept, s, false, n);
             if (s - first >= _options.MinStrips)
                 _runs[runs++] = (first, s - first, true, ClusterFlags.None);
+            s = NextBit(_kept, s, true, n);
+        }
+        Array.Clear(_runChannels, 0, runs * _channelWords);
+        for (int r = 0; r < runs; r++)
+        {
+            for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
+            {
+                int c = _channelOf[s];
+                _runChannels[r * _channelWords + (c >> 6)] |= 1UL << (c & 63);
+            }
         }
 
         // Same channel twice inside one cluster (decoding rule 5): stamp channels with the run number.
@@ -177,7 +211,7 @@ public sealed class MicromegasClusterFinder
             int tag = r + 1;
             for (int s = first; s < first + count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 if (_stamp[c] == tag) { _runs[r].Flags |= ClusterFlags.SameChannelTwice; break; }
                 _stamp[c] = tag;
             }
@@ -198,11 +232,15 @@ public sealed class MicromegasClusterFinder
         }
 
         // Shares: how many surviving strips each channel feeds, and which clusters share channels.
+        Array.Clear(_aliveStrips);
         for (int r = 0; r < runs; r++)
         {
             if (!_runs[r].Alive) continue;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
-                _use[_map.ChannelOfStrip(s)]++;
+            {
+                _use[_channelOf[s]]++;
+                _aliveStrips[s >> 6] |= 1UL << (s & 63);
+            }
         }
         AssignStripCharges(runs);
 
@@ -211,13 +249,19 @@ public sealed class MicromegasClusterFinder
         {
             if (!_runs[r].Alive) continue;
             var flags = _runs[r].Flags;
+            bool othersKnown = false;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 if (_use[c] > 1)
                 {
                     flags |= ClusterFlags.SharedCharge;
-                    if (SharedWithOtherRun(c, r, runs)) flags |= ClusterFlags.Ambiguous;
+                    if (!othersKnown)
+                    {
+                        UnionOfRuns(runs, r, 0);
+                        othersKnown = true;
+                    }
+                    if ((_union[c >> 6] & (1UL << (c & 63))) != 0) flags |= ClusterFlags.Ambiguous;
                 }
             }
             _clusters[clusters++] = ClusterMath.Build(_runs[r].First, _runs[r].Count, _q, _f0, _f1, _f2, _n2, _geometry, flags);
@@ -227,15 +271,33 @@ public sealed class MicromegasClusterFinder
         return _clusters.AsSpan(0, clusters);
     }
 
-    private bool SharedWithOtherRun(int channel, int run, int runs)
+    private ReadOnlySpan<int> StripsOf(int channel) => _stripsOfChannel.AsSpan(channel * _multiplicity, _multiplicity);
+
+    /// <summary>Channels of the surviving runs other than <paramref name="except"/> that are longer than
+    /// <paramref name="longerThan"/> strips, into <see cref="_union"/>.</summary>
+    private void UnionOfRuns(int runs, int except, int longerThan)
     {
+        Array.Clear(_union);
         for (int r = 0; r < runs; r++)
         {
-            if (r == run || !_runs[r].Alive) continue;
-            for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
-                if (_map.ChannelOfStrip(s) == channel) return true;
+            if (r == except || !_runs[r].Alive || _runs[r].Count <= longerThan) continue;
+            for (int w = 0; w < _channelWords; w++)
+                _union[w] |= _runChannels[r * _channelWords + w];
         }
-        return false;
+    }
+
+    /// <summary>First strip ≥ <paramref name="from"/> whose bit equals <paramref name="set"/>, or <paramref name="n"/>.</summary>
+    private static int NextBit(ulong[] bits, int from, bool set, int n)
+    {
+        if (from >= n) return n;
+        int w = from >> 6;
+        ulong word = (set ? bits[w] : ~bits[w]) & (ulong.MaxValue << (from & 63));
+        while (word == 0)
+        {
+            if (++w == bits.Length) return n;
+            word = set ? bits[w] : ~bits[w];
+        }
+        return Math.Min(n, (w << 6) + BitOperations.TrailingZeroCount(word));
     }
 
     private int RemoveContainedGhosts(int runs)
@@ -244,14 +306,11 @@ public sealed class MicromegasClusterFinder
         for (int a = 0; a < runs; a++)
         {
             if (!_runs[a].Alive) continue;
+            // Contained: every channel of run a belongs to some other surviving, longer run (as evaluated in run order).
+            UnionOfRuns(runs, a, _runs[a].Count);
             bool contained = true;
-            for (int s = _runs[a].First; s < _runs[a].First + _runs[a].Count && contained; s++)
-            {
-                int c = _map.ChannelOfStrip(s);
-                contained = false;
-                for (int b = 0; b < runs && !contained; b++)
-                    contained = b != a && _runs[b].Alive && _runs[b].Count > _runs[a].Count && RunHasChannel(b, c);
-            }
+            for (int w = 0; w < _channelWords && contained; w++)
+                contained = (_runChannels[a * _channelWords + w] & ~_union[w]) == 0;
             if (contained)
             {
                 _runs[a].Alive = false;
@@ -259,13 +318,6 @@ public sealed class MicromegasClusterFinder
             }
         }
         return removed;
-    }
-
-    private bool RunHasChannel(int run, int channel)
-    {
-        for (int s = _runs[run].First; s < _runs[run].First + _runs[run].Count; s++)
-            if (_map.ChannelOfStrip(s) == channel) return true;
-        return false;
     }
 
     private void AssignStripCharges(int runs)
@@ -276,13 +328,13 @@ public sealed class MicromegasClusterFinder
             if (!_runs[r].Alive) continue;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 _weight[s] = 1;
                 if (_options.SharedCharge == SharedChargePolicy.NeighbourWeighted && _use[c] > 1)
                 {
                     double w = 0;
-                    if (s > _runs[r].First && _use[_map.ChannelOfStrip(s - 1)] == 1) w += _amp[_map.ChannelOfStrip(s - 1)];
-                    if (s < _runs[r].First + _runs[r].Count - 1 && _use[_map.ChannelOfStrip(s + 1)] == 1) w += _amp[_map.ChannelOfStrip(s + 1)];
+                    if (s > _runs[r].First && _use[_channelOf[s - 1]] == 1) w += _amp[_channelOf[s - 1]];
+                    if (s < _runs[r].First + _runs[r].Count - 1 && _use[_channelOf[s + 1]] == 1) w += _amp[_channelOf[s + 1]];
                     _weight[s] = w;
                 }
             }
@@ -292,13 +344,13 @@ public sealed class MicromegasClusterFinder
             if (!_runs[r].Alive) continue;
             for (int s = _runs[r].First; s < _runs[r].First + _runs[r].Count; s++)
             {
-                int c = _map.ChannelOfStrip(s);
+                int c = _channelOf[s];
                 double fraction = 1;
                 if (_use[c] > 1)
                 {
                     double total = 0;
-                    foreach (int t in _map.StripsOfChannel(c))
-                        if (IsAlive(t, runs)) total += _weight[t];
+                    foreach (int t in StripsOf(c))
+                        if ((_aliveStrips[t >> 6] & (1UL << (t & 63))) != 0) total += _weight[t];
                     fraction = total > 0 ? _weight[s] / total : 1.0 / _use[c];
                 }
                 _q[s] = fraction * _amp[c];
@@ -309,12 +361,5 @@ public sealed class MicromegasClusterFinder
                 _n2[s] = sigma * sigma;
             }
         }
-    }
-
-    private bool IsAlive(int strip, int runs)
-    {
-        for (int r = 0; r < runs; r++)
-            if (_runs[r].Alive && strip >= _runs[r].First && strip < _runs[r].First + _runs[r].Count) return true;
-        return false;
     }
 }

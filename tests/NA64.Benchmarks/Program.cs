@@ -13,6 +13,7 @@ Type[] benchmarks =
     typeof(ServiceBenchmark),
     typeof(MagnetRampBenchmark),
     typeof(ApvProcessingBenchmark),
+    typeof(TrackerChainBenchmark),
 ];
 
 if (args.Contains("--quick"))
