@@ -1,5 +1,6 @@
 using System.Globalization;
 using NA64.Hardware.Digitizers.Apv.Format;
+using NA64.Hardware.Digitizers.Msadc.Format;
 using NA64.Readout.Pipeline;
 using NA64.Readout.Processing.Apv;
 using NA64.Readout.Trackers;
