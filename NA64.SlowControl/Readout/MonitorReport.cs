@@ -47,8 +47,43 @@ public static class MonitorReport
         console.Write(table);
         foreach (var file in result.Files)
             console.MarkupLine($"  table: [blue]{Markup.Escape(file)}[/]");
+        if (run.Crate.Trackers?.Pedestals is { } apv)
+        {
+            var usable = apv.Channels.Where(c => !c.IsUnusable).ToArray();
+            console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"Trackers: {apv.ApvCount} APVs, mean pedestal {(usable.Length == 0 ? 0 : usable.Average(c => c.Pedestal)):0.0}, mean sigma {(usable.Length == 0 ? 0 : usable.Average(c => c.Sigma)):0.00} ADC, {apv.Channels.Count(c => c.IsUnusable)} dead, {apv.Channels.Count(c => (c.Flags & NA64.Readout.Processing.Apv.ApvChannelFlags.Noisy) != 0)} noisy; sparse thresholds 2 sigma (MM), 3 sigma (GEM)"));
+        }
+
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"Pedestals and {run.Readout.ZeroSuppressionSigma:0.##} sigma thresholds downloaded: [green]{result.RegistersVerified} registers written and read back equal[/]."));
+    }
+
+    /// <summary>
+    /// The trackers of a physics run: the APV fragments (counts, problems with their first locations) and, per plane, hits,
+    /// clusters and, against the simulator's truth, efficiency, resolution and ghosts (na64-setup.md §8.1: 97-99.5 %, &lt; 70 um).
+    /// </summary>
+    public static void Trackers(IAnsiConsole console, TrackerRunResult t)
+    {
+        console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[bold]Trackers[/]: {t.Fragments} APV fragments, {t.Chips} APV blocks, {t.Channels} channels, {t.Rejected} fragments rejected, {t.ChipIssues} chip issues"));
+        foreach (var (kind, n) in t.Problems)
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  APV decoder: {kind} {n}"));
+        foreach (var location in t.ProblemLocations.Take(10))
+            console.MarkupLine($"  [yellow]{Markup.Escape(location)}[/]");
+        var table = new Table().AddColumns("plane", "hits/event", "clusters/event", "beam hits (truth)", "efficiency %", "resolution um", "ghosts/event");
+        foreach (var p in t.Planes)
+        {
+            table.AddRow(
+                Markup.Escape(p.Plane),
+                string.Create(CultureInfo.InvariantCulture, $"{p.HitsPerEvent:0.0}"),
+                string.Create(CultureInfo.InvariantCulture, $"{p.ClustersPerEvent:0.00}"),
+                p.TrueHits.ToString(CultureInfo.InvariantCulture),
+                p.Efficiency is { } e ? string.Create(CultureInfo.InvariantCulture, $"{e * 100:0.00}") : "-",
+                p.ResolutionUm is { } r ? string.Create(CultureInfo.InvariantCulture, $"{r:0}") : "-",
+                string.Create(CultureInfo.InvariantCulture, $"{p.GhostRate:0.00}"));
+        }
+
+        console.Write(table);
     }
 
     public static void Physics(IAnsiConsole console, PhysicsRunResult r, ReadoutSetup readout)
@@ -105,6 +140,8 @@ public static class MonitorReport
 
         if (r.Histogram[^1] > 0)
             console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  >{LiveMonitor.HistogramMaxGeV:0} GeV {r.Histogram[^1],8}"));
+        if (r.Trackers is { } trackers)
+            Trackers(console, trackers);
         console.MarkupLine($"DATE file: [blue]{Markup.Escape(r.DataFile)}[/]");
         console.MarkupLine($"Map file (ChipSADC + ChipsCreation): [blue]{Markup.Escape(r.MapFile)}[/]");
         foreach (var companion in r.CompanionFiles.Where(c => c != r.MapFile))

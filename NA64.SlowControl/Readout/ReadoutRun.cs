@@ -99,6 +99,9 @@ public sealed record PhysicsRunResult(
 {
     /// <summary>What the data transport saw: datagrams, event numbers lost on the way, and every datagram not passed on with its reason.</summary>
     public DatagramReceiverSummary? Transport { get; init; }
+
+    /// <summary>The trackers of the run (APV fragments, problems, per-plane reconstruction against the truth); null without an APV source.</summary>
+    public TrackerRunResult? Trackers { get; init; }
 }
 
 
@@ -535,7 +538,17 @@ public sealed class ReadoutRun : IAsyncDisposable
             var text = new StringWriter(CultureInfo.InvariantCulture);
             tables[module.Index].Write(text);
             return WriteText(stream, text.ToString(), c);
-        })).ToArray();
+        })).ToList();
+        // The tracker tables downloaded for this run go with it as well.
+        if (Crate.Trackers?.Pedestals is { } apvTables)
+        {
+            tableCompanions.Add(new CompanionFile(TrackerReadout.PedestalFileName, (stream, c) =>
+            {
+                var text = new StringWriter(CultureInfo.InvariantCulture);
+                apvTables.Write(text);
+                return WriteText(stream, text.ToString(), c);
+            }));
+        }
         // The ZeroMQ endpoints are bound before the run starts: a bad or busy address refuses the run with one line and
         // leaves no run directory and no used number behind.
         NetMqPublisherSink? publisher = null;
@@ -574,6 +587,16 @@ public sealed class ReadoutRun : IAsyncDisposable
         // One stage per source kind: the APV sources' fragments are checked and kept as the GeSiCA sent them.
         var apvSources = _readout.Sources.Where(s => s.Kind == ReadoutSourceKind.Apv).Select(s => s.SourceId).ToArray();
         var apvStage = apvSources.Length > 0 ? new ApvSourceStage(apvSources, ApvOptions, _log) : null;
+        TrackerMonitor? trackerMonitor = null;
+        if (apvStage is not null && Crate.Trackers is { } trackerReadout)
+        {
+            // With one simulated GeSiCA its truth is the reference; a real one (or several sources) gives no truth.
+            var gesica = apvSources.Length == 1 ? Crate.Gesica(apvSources[0]) : null;
+            trackerMonitor = new TrackerMonitor(trackerReadout.Layout, trackerReadout.Pedestals,
+                gesica is null ? null : (spill, ev, into) => gesica.TryGetTruth(spill, ev, into));
+            apvStage.Decoded = trackerMonitor.OnDecoded;
+        }
+
         var stages = new SourceStages(apvStage is null ? [stage] : [stage, apvStage]);
         var generator = Crate.Generator;
         var calibration = generator.Calibration.Select(c => 1.0 / c.GainAdcPerGeV).ToArray();
@@ -667,6 +690,8 @@ public sealed class ReadoutRun : IAsyncDisposable
             file.BytesWritten, status, reason, started.Record.Directory, Path.Combine(started.Record.Directory, RunReport.TextFileName), report)
         {
             Transport = receiver.Snapshot(),
+            Trackers = apvStage is null ? null : new TrackerRunResult(apvStage.Fragments, apvStage.Chips, apvStage.Channels, apvStage.Rejected,
+                apvStage.ProblemCounts(), apvStage.ProblemLocations(), trackerMonitor?.ChipIssues ?? 0, trackerMonitor?.Planes() ?? []),
         };
     }
 

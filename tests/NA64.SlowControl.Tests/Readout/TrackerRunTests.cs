@@ -81,5 +81,17 @@ public sealed class TrackerRunTests
         Assert.Contains(map, result.CompanionFiles);
         var section = ChipApvMap.Parse(File.ReadAllText(map)).Single();
         Assert.Equal(16 + 8, section.Entries.Count);      // MM: X and Y per APV; GEM: one line per APV
+        Assert.Contains(result.CompanionFiles, f => f.EndsWith(TrackerReadout.PedestalFileName, StringComparison.Ordinal));
+
+        // The trackers against the simulator's truth, per plane (issue acceptance: >= 97 %, better than 100 um).
+        var trackers = result.Trackers!;
+        Assert.Equal((300L, 300L * 16, 0L, 0L), (trackers.Fragments, trackers.Chips, trackers.Rejected, trackers.ChipIssues));
+        Assert.Equal(20, trackers.Planes.Count);
+        Assert.All(trackers.Planes, p =>
+        {
+            Assert.True(p.TrueHits > 250, $"{p.Plane}: {p.TrueHits} beam hits");
+            Assert.True(p.Efficiency >= 0.97, $"{p.Plane}: efficiency {p.Efficiency}");
+            Assert.True(p.ResolutionUm < 100, $"{p.Plane}: resolution {p.ResolutionUm} um");
+        });
     }
 }
