@@ -5,13 +5,16 @@ using Serilog;
 
 namespace NA64.Readout.Pipeline;
 
+/// <summary>Sees a fragment a stage kept (valid only during the call: copy what is needed later).</summary>
+public delegate void FragmentObserver(in EventMetadata metadata, ReadOnlySpan<byte> fragment);
+
 /// <summary>
 /// The <see cref="IFragmentStage"/> for APV sources (a GeSiCA behind APV-ADCs: the trackers). Decodes each fragment
 /// with every check of data-formats.md §7.10 (<see cref="ApvDecoder"/>), counts each problem with its location, and
 /// keeps the fragment's bytes as the front-end sent them (the DATE file stores the APV blocks as the real GeSiCA
 /// would; on-board sparse data need no host processing before the file). A problem that loses data rejects the
-/// fragment as a decode error (an event-number mismatch as such); flags that lose nothing are only counted. After a
-/// good decode, <see cref="Decoded"/> sees the event (tracker reconstruction, monitoring) on the processing task.
+/// fragment as a decode error (an event-number mismatch as such); flags that lose nothing are only counted. A kept
+/// fragment is shown to <see cref="Accepted"/> (the trackers' monitor, which samples it onto its own task).
 /// Nothing is allocated per event on the good path.
 /// </summary>
 public sealed class ApvSourceStage : IFragmentStage
@@ -43,8 +46,8 @@ public sealed class ApvSourceStage : IFragmentStage
         _log = log ?? Serilog.Core.Logger.None;
     }
 
-    /// <summary>Called after each good decode with the fragment's metadata and decoded content (valid only during the call).</summary>
-    public Action<EventMetadata, ApvEventData>? Decoded { get; set; }
+    /// <summary>Called on the processing task with each fragment kept (after its checks), before it goes on.</summary>
+    public FragmentObserver? Accepted { get; set; }
 
     public long Fragments => Interlocked.Read(ref _fragments);
     public long Bytes => Interlocked.Read(ref _bytes);
@@ -77,7 +80,7 @@ public sealed class ApvSourceStage : IFragmentStage
         foreach (ref readonly var chip in chips)
             channels += chip.Sparse ? chip.DataCount : chip.DataCount / ApvFacts.Frames;
         Interlocked.Add(ref _hits, channels);
-        Decoded?.Invoke(metadata, _data);
+        Accepted?.Invoke(metadata, fragment);
         fragment.CopyTo(destination);
         return fragment.Length;
     }

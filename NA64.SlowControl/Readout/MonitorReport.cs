@@ -65,7 +65,7 @@ public static class MonitorReport
     public static void Trackers(IAnsiConsole console, TrackerRunResult t)
     {
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]Trackers[/]: {t.Fragments} APV fragments, {t.Chips} APV blocks, {t.Channels} channels, {t.Rejected} fragments rejected, {t.ChipIssues} chip issues"));
+            $"[bold]Trackers[/]: {t.Fragments} APV fragments, {t.Chips} APV blocks, {t.Channels} channels, {t.Rejected} fragments rejected, {t.ChipIssues} chip issues; monitor reconstructed {t.Monitored} fragments ({t.NotMonitored} passed while it was busy)"));
         foreach (var (kind, n) in t.Problems)
             console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  APV decoder: {kind} {n}"));
         foreach (var location in t.ProblemLocations.Take(10))

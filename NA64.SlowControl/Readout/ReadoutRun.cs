@@ -593,8 +593,9 @@ public sealed class ReadoutRun : IAsyncDisposable
             // With one simulated GeSiCA its truth is the reference; a real one (or several sources) gives no truth.
             var gesica = apvSources.Length == 1 ? Crate.Gesica(apvSources[0]) : null;
             trackerMonitor = new TrackerMonitor(trackerReadout.Layout, trackerReadout.Pedestals,
-                gesica is null ? null : (spill, ev, into) => gesica.TryGetTruth(spill, ev, into));
-            apvStage.Decoded = trackerMonitor.OnDecoded;
+                gesica is null ? null : (spill, ev, into) => gesica.TryGetTruth(spill, ev, into), ApvOptions);
+            apvStage.Accepted = trackerMonitor.Offer;
+            trackerMonitor.Start();
         }
 
         var stages = new SourceStages(apvStage is null ? [stage] : [stage, apvStage]);
@@ -662,12 +663,16 @@ public sealed class ReadoutRun : IAsyncDisposable
         catch (Exception e)
         {
             // Not a stop and not a write error (those end the pipeline normally): the run failed; keep its record and files.
+            if (trackerMonitor is not null)
+                await trackerMonitor.CompleteAsync().ConfigureAwait(false);
             var failure = e is OperationCanceledException && ct.IsCancellationRequested ? RunStatus.Stopped : RunStatus.Failed;
             await EndRunAsync(started, failure, failure == RunStatus.Stopped ? "operator stop" : e.Message, receiver.Triggers, 0, [], null)
                 .ConfigureAwait(false);
             throw;
         }
 
+        if (trackerMonitor is not null)
+            await trackerMonitor.CompleteAsync().ConfigureAwait(false);
         var fileSink = summary.Sinks[0];
         var (status, reason) = file.Fault is { } fault ? (RunStatus.Failed, "write error on the DATE file: " + fault)
             : ct.IsCancellationRequested ? (RunStatus.Stopped, "operator stop")
@@ -691,7 +696,8 @@ public sealed class ReadoutRun : IAsyncDisposable
         {
             Transport = receiver.Snapshot(),
             Trackers = apvStage is null ? null : new TrackerRunResult(apvStage.Fragments, apvStage.Chips, apvStage.Channels, apvStage.Rejected,
-                apvStage.ProblemCounts(), apvStage.ProblemLocations(), trackerMonitor?.ChipIssues ?? 0, trackerMonitor?.Planes() ?? []),
+                apvStage.ProblemCounts(), apvStage.ProblemLocations(), trackerMonitor?.ChipIssues ?? 0,
+                trackerMonitor?.Monitored ?? 0, trackerMonitor?.NotMonitored ?? 0, trackerMonitor?.Planes() ?? []),
         };
     }
 

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Threading.Channels;
 using NA64.Hardware.Digitizers.Apv.Format;
 using NA64.Hardware.Digitizers.Msadc.Format;
 using NA64.Readout.Pipeline;
@@ -17,17 +19,29 @@ public sealed record TrackerPlaneResult(
     string Plane, long Events, double HitsPerEvent, double ClustersPerEvent, long TrueHits, double? Efficiency, double? ResolutionUm, double GhostRate);
 
 /// <summary>The trackers of a physics run as the run summary shows them.</summary>
+/// <param name="Monitored">Fragments the monitor reconstructed; <paramref name="NotMonitored"/> it let pass because it was busy.</param>
 public sealed record TrackerRunResult(
     long Fragments, long Chips, long Channels, long Rejected, IReadOnlyDictionary<FormatProblemKind, long> Problems,
-    IReadOnlyList<string> ProblemLocations, long ChipIssues, IReadOnlyList<TrackerPlaneResult> Planes);
+    IReadOnlyList<string> ProblemLocations, long ChipIssues, long Monitored, long NotMonitored, IReadOnlyList<TrackerPlaneResult> Planes);
 
 /// <summary>
-/// The trackers' live monitor: each decoded APV fragment of the run (the pipeline's APV stage hands it over on the
-/// processing task) is reconstructed into clusters per plane; with a simulated GeSiCA, each plane's clusters are
-/// compared with the simulator's truth of that trigger (efficiency, resolution, ghost rate: na64-setup.md §8.1).
+/// The trackers' live monitor: the APV fragments the pipeline keeps are copied onto the monitor's own task (a bounded
+/// queue: when the monitor falls behind, fragments pass unmonitored and are counted, so the readout never waits for
+/// it), decoded and reconstructed into clusters per plane; with a simulated GeSiCA, each plane's clusters are compared
+/// with the simulator's truth of that trigger (efficiency, resolution, ghost rate: na64-setup.md §8.1).
 /// </summary>
 public sealed class TrackerMonitor
 {
+    /// <summary>Fragments waiting for the monitor before new ones pass unmonitored (a few spills' worth at NA64's rates).</summary>
+    public const int QueueFragments = 8192;
+
+    private readonly Channel<(EventMetadata Meta, byte[] Bytes, int Length)> _queue =
+        Channel.CreateBounded<(EventMetadata, byte[], int)>(new BoundedChannelOptions(QueueFragments) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Func<int, ApvDecoderOptions?> _options;
+    private readonly ApvEventData _data = new();
+    private Task? _task;
+    private long _monitored;
+    private long _notMonitored;
     private readonly TrackerReconstruction _reconstruction;
     private readonly Func<int, int, double[], bool>? _truth;
     private readonly PlaneStatistics[] _planes;
@@ -44,8 +58,9 @@ public sealed class TrackerMonitor
     /// <param name="truth">The simulator's truth of a trigger (S-Link spill, event in spill) into a per-plane array in
     /// the layout's plane order (position in mm from the plane's first strip edge, NaN: no charge), false when unknown;
     /// null for a real GeSiCA.</param>
-    public TrackerMonitor(TrackerLayout layout, ApvPedestalTable? pedestals, Func<int, int, double[], bool>? truth)
+    public TrackerMonitor(TrackerLayout layout, ApvPedestalTable? pedestals, Func<int, int, double[], bool>? truth, Func<int, ApvDecoderOptions?> options)
     {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
         _reconstruction = new TrackerReconstruction(layout, pedestals);
         _truth = truth;
         int n = _reconstruction.PlaneCount;
@@ -55,9 +70,55 @@ public sealed class TrackerMonitor
         _truthMm = new double[n];
     }
 
-    /// <summary>The APV stage's observer: one decoded APV fragment (one source, one trigger).</summary>
-    public void OnDecoded(EventMetadata metadata, ApvEventData data)
+    public long Monitored => Interlocked.Read(ref _monitored);
+
+    public long NotMonitored => Interlocked.Read(ref _notMonitored);
+
+    /// <summary>Starts the monitor's task (once per run).</summary>
+    public void Start() => _task ??= Task.Run(RunAsync);
+
+    /// <summary>The APV stage's observer, on the processing task: a copy of the fragment is queued, or counted as not monitored.</summary>
+    public void Offer(in EventMetadata metadata, ReadOnlySpan<byte> fragment)
     {
+        var bytes = ArrayPool<byte>.Shared.Rent(fragment.Length);
+        fragment.CopyTo(bytes);
+        if (!_queue.Writer.TryWrite((metadata, bytes, fragment.Length)))
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            Interlocked.Increment(ref _notMonitored);
+        }
+    }
+
+    /// <summary>No more fragments: the monitor finishes the queued ones.</summary>
+    public async Task CompleteAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (_task is not null)
+            await _task.ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        await foreach (var (meta, bytes, length) in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                _data.Clear();
+                ApvDecoder.Decode(bytes.AsSpan(0, length), _data, _options(meta.SourceId));
+                Reconstruct(meta);
+                Interlocked.Increment(ref _monitored);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(bytes);
+            }
+        }
+    }
+
+    /// <summary>One decoded APV fragment (one source, one trigger) into the planes' statistics.</summary>
+    private void Reconstruct(in EventMetadata metadata)
+    {
+        var data = _data;
         _reconstruction.Process(data, metadata.SourceId);
         bool known = _truth?.Invoke((int)(metadata.Spill & 0x7FF), (int)metadata.EventInSpill, _truthMm) == true;
         lock (_gate)

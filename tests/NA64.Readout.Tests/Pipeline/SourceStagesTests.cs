@@ -84,7 +84,12 @@ public sealed class SourceStagesTests
     {
         var apv = new ApvSourceStage([Apv]);
         bool[] hasData = [];
-        apv.Decoded = (meta, data) => hasData = [.. data.Chips.ToArray().Select(c => c.HasData)];
+        apv.Accepted = (in EventMetadata meta, ReadOnlySpan<byte> bytes) =>
+        {
+            var data = new ApvEventData();
+            ApvDecoder.Decode(bytes, data);
+            hasData = [.. data.Chips.ToArray().Select(c => c.HasData)];
+        };
         var bytes = Fragment(fault: ApvHeaderFault.Frame2Bad);
         var destination = new byte[bytes.Length];
         int length = apv.ProcessFragment(bytes, Meta(Apv), destination, out var reason);
@@ -107,15 +112,15 @@ public sealed class SourceStagesTests
     }
 
     [Fact]
-    public void Data_skipped_is_counted_and_the_decoded_event_is_seen_by_the_observer()
+    public void Data_skipped_is_counted_and_a_kept_fragment_is_shown_to_the_observer()
     {
         var apv = new ApvSourceStage([Apv]);
         int seen = 0;
-        apv.Decoded = (meta, data) => seen += data.Chips.Length;
+        apv.Accepted = (in EventMetadata meta, ReadOnlySpan<byte> bytes) => seen += bytes.Length;
         var good = Fragment();
         apv.ProcessFragment(good, Meta(Apv), new byte[good.Length], out var reason);
         Assert.Equal(DropReason.None, reason);
-        Assert.Equal(2, seen);
+        Assert.Equal(good.Length, seen);
 
         var skipped = Fragment(format: Sparse | ApvFormatFlags.DataSkipped);
         apv.ProcessFragment(skipped, Meta(Apv), new byte[skipped.Length], out _);

@@ -86,6 +86,7 @@ public sealed class TrackerRunTests
         // The trackers against the simulator's truth, per plane (issue acceptance: >= 97 %, better than 100 um).
         var trackers = result.Trackers!;
         Assert.Equal((300L, 300L * 16, 0L, 0L), (trackers.Fragments, trackers.Chips, trackers.Rejected, trackers.ChipIssues));
+        Assert.Equal((300L, 0L), (trackers.Monitored, trackers.NotMonitored));
         Assert.Equal(20, trackers.Planes.Count);
         Assert.All(trackers.Planes, p =>
         {
