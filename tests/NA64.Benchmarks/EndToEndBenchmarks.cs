@@ -1,12 +1,15 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
+using NA64.Hardware.Digitizers.Apv.Format;
 using NA64.Hardware.Digitizers.Msadc;
+using NA64.Hardware.Trackers.Micromegas;
 using NA64.Hardware.Digitizers.Msadc.Format;
 using NA64.Readout.Formats;
 using NA64.Readout.Pipeline;
 using NA64.Readout.Processing;
 using NA64.Simulators.Digitizers.Msadc;
 using NA64.Simulators.Physics;
+using NA64.Simulators.Trackers;
 
 namespace NA64.Benchmarks;
 
@@ -16,7 +19,10 @@ namespace NA64.Benchmarks;
 /// threshold, sparse re-encode with raw samples) straight into the <see cref="DateEventBuilder"/>'s equipment space ->
 /// <see cref="DateFileWriter"/> into a stream that discards (<see cref="Stream.Null"/>) or into a real file in /tmp.
 /// The reference is a plain memory copy of the same input bytes, measured in the same run.
-/// Target (issue 3): at least 100 000 events/s (10× NA64's maximum trigger rate).
+/// Target (issue 3): at least 100 000 events/s (10× NA64's maximum trigger rate). With the trackers (issue 9) the same
+/// run also carries the GeSiCA's sparse APV fragment of each event (8 micromegas, 2 GEMs, from the tracker simulator on the
+/// same events): checked by the <see cref="ApvSourceStage"/>, copied for the tracker monitor's queue, written into the
+/// DATE event; the calorimeter rate must hold.
 /// </summary>
 [MemoryDiagnoser]
 public class EndToEndBenchmarks : IQuickBenchmark
@@ -37,6 +43,9 @@ public class EndToEndBenchmarks : IQuickBenchmark
     private int _sources;
     private readonly SadcEventData _decoded = new();
     private readonly byte[] _scratch = new byte[64 * 1024];
+    private byte[][] _apv = [];
+    private ApvSourceStage _apvStage = null!;
+    private readonly byte[] _monitorCopy = new byte[64 * 1024];
 
     /// <summary>Simulated events generated before timing.</summary>
     [Params(4000)]
@@ -100,6 +109,21 @@ public class EndToEndBenchmarks : IQuickBenchmark
             }
         }
 
+        // The trackers' GeSiCA on the same events: sparse fragments as the APV-ADCs send them with downloaded tables.
+        var tracker = new TrackerSimulator(new TrackerOptions(), generator.Options, MultiplexingMap.Na64.StripToChannel.ToArray(), seed: 11);
+        tracker.DownloadTrueTables();
+        var replay = new Na64EventGenerator(new PhysicsOptions { Waveform = new WaveformOptions { SamplesPerChannel = Samples } }, seed: 11);
+        var apvBuffer = new byte[64 * 1024];
+        var hits = new ApvHit[ApvFacts.ChannelsPerApv];
+        _apv = new byte[Events][];
+        for (int e = 0; e < Events; e++)
+        {
+            var ev = tracker.Simulate(replay.Next(block));
+            _apv[e] = TrackerChainBenchmark.Write(ev, apvBuffer, hits, sparse: true, eventNumber: (int)_events[e].EventInSpill, spill: SlinkHeader.SpillFromBurst((int)_events[e].Spill));
+        }
+
+        _apvStage = new ApvSourceStage([ApvFacts.DefaultSourceId]);
+        _apvStage.Accepted = (in EventMetadata meta, ReadOnlySpan<byte> fragment) => fragment.CopyTo(_monitorCopy);
         _input = input.ToArray();
         _offsets = [.. offsets];
         _sourceIds = [.. ids];
@@ -134,6 +158,10 @@ public class EndToEndBenchmarks : IQuickBenchmark
         _file.Flush();
         return n;
     }
+
+    /// <summary>Decode -> ZS -> DATE event with the GeSiCA's APV fragment checked, handed to the monitor and written beside the MSADC ones.</summary>
+    [Benchmark]
+    public long EndToEndWithTrackers() => Run(_discard, trackers: true);
 
     /// <summary>Breakdown: the format-3 decoder alone over the same fragments (what the stage spends beyond it is ZS + re-encode + DATE).</summary>
     [Benchmark]
@@ -172,7 +200,7 @@ public class EndToEndBenchmarks : IQuickBenchmark
         return _copy[^1];
     }
 
-    private long Run(DateFileWriter writer)
+    private long Run(DateFileWriter writer, bool trackers = false)
     {
         int f = 0;
         for (int e = 0; e < _events.Length; e++)
@@ -189,6 +217,17 @@ public class EndToEndBenchmarks : IQuickBenchmark
                 _builder.CommitEquipment(length);
             }
 
+            if (trackers)
+            {
+                var apv = _apv[e];
+                var room = _builder.GetEquipmentSpan(apv.Length);
+                var apvMeta = meta with { SourceId = ApvFacts.DefaultSourceId };
+                int length = _apvStage.ProcessFragment(apv, apvMeta, room, out var reason);
+                if (reason != DropReason.None)
+                    throw new InvalidOperationException($"benchmark APV fragment of event {e} rejected: {reason}");
+                _builder.CommitEquipment(length);
+            }
+
             writer.Write(_builder.Finish());
         }
 
@@ -200,11 +239,12 @@ public class EndToEndBenchmarks : IQuickBenchmark
         Setup();
         try
         {
-            var t = runner.Measure(EndToEndDiscard, EndToEndFile, MemoryCopy, DecodeOnly, StageOnly);
+            var t = runner.Measure(EndToEndDiscard, EndToEndFile, MemoryCopy, DecodeOnly, StageOnly, EndToEndWithTrackers);
             double kept = _stage.ChannelsIn == 0 ? 0 : (double)_stage.ChannelsKept / _stage.ChannelsIn;
             runner.Line(string.Create(CultureInfo.InvariantCulture,
                 $"end-to-end: {Events} simulated events, {_sources} MSADC sources × 64 channels × {Samples} samples, {_input.Length / 1e6:0.00} MB latch-all input ({_input.Length / Events} B/event), {kept * 100:0.0} % of channels kept, kernel {_stage.Implementation}"));
-            string[] names = ["decode->ZS->DATE, discard", "decode->ZS->DATE, file in /tmp", "memory copy of the input", "breakdown: decoder alone", "breakdown: stage alone (no DATE)"];
+            string[] names = ["decode->ZS->DATE, discard", "decode->ZS->DATE, file in /tmp", "memory copy of the input", "breakdown: decoder alone", "breakdown: stage alone (no DATE)",
+                "with the trackers' GeSiCA, discard"];
             for (int i = 0; i < t.Length; i++)
             {
                 double perCall = t[i].CpuSeconds;
@@ -217,6 +257,9 @@ public class EndToEndBenchmarks : IQuickBenchmark
                 $"  ratio to memory copy (speed, CPU time): discard {copy / t[0].CpuSeconds:0.000}, file {copy / t[1].CpuSeconds:0.000}"));
             bool pass = runner.Target("end-to-end discard events/s / 100000", Events / t[0].CpuSeconds / TargetEventsPerSecond, 1.0);
             pass &= runner.Target("end-to-end file events/s / 100000", Events / t[1].CpuSeconds / TargetEventsPerSecond, 1.0);
+            runner.Line(string.Create(CultureInfo.InvariantCulture,
+                $"  trackers: {_apv.Sum(a => (long)a.Length) / Events} B/event sparse APV fragment, {_apvStage.Chips / Math.Max(1, _apvStage.Fragments)} APVs, {_apvStage.Channels / Math.Max(1, _apvStage.Fragments)} channels per fragment"));
+            pass &= runner.Target("end-to-end with trackers events/s / 100000", Events / t[5].CpuSeconds / TargetEventsPerSecond, 1.0);
             return pass;
         }
         finally

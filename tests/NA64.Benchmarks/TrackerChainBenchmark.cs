@@ -94,12 +94,13 @@ public class TrackerChainBenchmark : IQuickBenchmark
         }
     }
 
-    private static byte[] Write(TrackerEvent ev, byte[] buffer, ApvHit[] hits, bool sparse)
+    /// <summary>One GeSiCA fragment of a simulated event, latch-all or sparse (shared with the end-to-end benchmark).</summary>
+    internal static byte[] Write(TrackerEvent ev, byte[] buffer, ApvHit[] hits, bool sparse, int? eventNumber = null, int spill = 1)
     {
         var format = sparse
             ? ApvFormatFlags.TripleFrame | ApvFormatFlags.Sparse | ApvFormatFlags.PedestalSubtracted | ApvFormatFlags.CommonMode
             : ApvFormatFlags.TripleFrame;
-        var writer = new ApvBlockWriter(buffer, Source, (int)(ev.EventNumber % (1 << 20)), 1);
+        var writer = new ApvBlockWriter(buffer, Source, eventNumber ?? (int)(ev.EventNumber % (1 << 20)), spill);
         foreach (int adc in ev.Apvs.Select(a => a.Address.AdcId).Distinct())
         {
             writer.BeginAdc(adc, format, 1000);
