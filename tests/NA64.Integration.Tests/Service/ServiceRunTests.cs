@@ -302,3 +302,61 @@ public sealed class ServiceRunStartTests
         Assert.Equal("Refused: --volts = '1e999': not a finite number", output.Trim());
     }
 }
+
+/// <summary>The trackers' GeSiCA in runs of the service: the per-plane table at the end of `readout run`, faults through `sim inject`.</summary>
+[Collection(CliCollection.Name)]
+public sealed class ServiceTrackerRunTests
+{
+    /// <summary>The rig's readout with the trackers' GeSiCA: two micromegas on one APV-ADC and a GEM on another.</summary>
+    private const string Readout = ServiceRig.Readout + """
+
+            - sourceId: 622
+              kind: apv
+              adcs:
+                - { name: APV-ADC-MM, adcId: 0 }
+                - { name: APV-ADC-GM1, adcId: 2 }
+          trackers:
+            detectors:
+              - { name: MM1, kind: micromegas, adc: 0, chip: 0 }
+              - { name: MM2, kind: micromegas, adc: 0, chip: 1 }
+              - { name: GM1, kind: gem, adc: 2, chip: 0 }
+        """;
+
+    [Fact]
+    public async Task Readout_run_prints_efficiency_and_resolution_per_tracker_plane_at_its_end()
+    {
+        await using var rig = await ServiceRig.StartAsync(Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.True(exit == 0, output);
+        Assert.Contains("Trackers: 6 APVs", output, StringComparison.Ordinal);
+
+        (exit, output) = await rig.CliAsync("readout", "run", "--events", "400");
+        Assert.True(exit == 0, output);
+        foreach (var plane in new[] { "MM1X", "MM1Y", "MM2X", "MM2Y", "GM1X", "GM1Y" })
+        {
+            var row = output.Split('\n').Single(l => l.Contains(" " + plane + " ", StringComparison.Ordinal));
+            var cells = row.Split('│', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            double efficiency = double.Parse(cells[4], System.Globalization.CultureInfo.InvariantCulture);
+            double resolution = double.Parse(cells[5], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(efficiency >= 97 && resolution < 100, row);
+        }
+    }
+
+    [Fact]
+    public async Task A_tracker_fault_injected_through_the_service_is_counted_with_its_location_in_the_run_summary()
+    {
+        await using var rig = await ServiceRig.StartAsync(Readout);
+        var (exit, output) = await rig.CliAsync("readout", "pedestal-run");
+        Assert.True(exit == 0, output);
+        (exit, output) = await rig.CliAsync("sim", "inject", "APV-ADC-GM1", "silence");
+        Assert.True(exit == 0, output);
+        Assert.Contains("silence injected on APV-ADC-GM1", output, StringComparison.Ordinal);
+
+        (exit, output) = await rig.CliAsync("readout", "run", "--events", "100");
+        Assert.True(exit == 0, output);
+        Assert.Contains("APV decoder: ApvMissingAdc 100", output, StringComparison.Ordinal);
+        Assert.Contains("ApvMissingAdc", output.Split('\n').First(l => l.Contains("source 622", StringComparison.Ordinal)), StringComparison.Ordinal);
+        // The micromegas planes are unharmed; the GEM planes saw no data.
+        Assert.Contains(output.Split('\n'), l => l.Contains(" MM1X ", StringComparison.Ordinal));
+    }
+}

@@ -4,6 +4,9 @@ using NA64.Readout.Formats;
 using NA64.Readout.Processing.Apv;
 using NA64.SlowControl.Readout;
 using NA64.SlowControl.Runs;
+using NA64.Hardware.Digitizers.Msadc.Format;
+using NA64.Readout.Pipeline;
+using NA64.Simulators.Digitizers.Apv;
 
 namespace NA64.SlowControl.Tests.Readout;
 
@@ -94,5 +97,43 @@ public sealed class TrackerRunTests
             Assert.True(p.Efficiency >= 0.97, $"{p.Plane}: efficiency {p.Efficiency}");
             Assert.True(p.ResolutionUm < 100, $"{p.Plane}: resolution {p.ResolutionUm} um");
         });
+    }
+
+    [Fact]
+    public async Task GeSiCA_data_faults_are_counted_with_their_location_and_the_rest_of_the_run_survives()
+    {
+        await using var kit = ReadoutTestKit.Create(trackers: true);
+        await kit.Run.PedestalRunAsync(200);
+        var gesica = kit.Run.Crate.Gesica(622)!;
+        kit.Run.Crate.Simulator!.BeforeTrigger = (trigger, crate) =>
+        {
+            switch (trigger)
+            {
+                case 10: gesica.InjectFault(GesicaDataFault.WrongEventNumber); break;
+                case 20: gesica.InjectFault(GesicaDataFault.DataSkipped, adcId: 1); break;
+                case 30: gesica.InjectFault(GesicaDataFault.DeadApv, 5, adcId: 0, chipId: 2); break;
+                case 40: gesica.InjectFault(GesicaDataFault.TruncatedFragment); break;
+                case 50: gesica.InjectFault(GesicaDataFault.MissingAdc, 3, adcId: 3); break;
+            }
+        };
+        var result = await kit.Run.PhysicsRunAsync(new PhysicsRunRequest { Events = 200 });
+
+        var p = result.Pipeline;
+        Assert.True(p.IsBalanced);
+        Assert.Equal(200, p.EventsIn);
+        // A wrong APV event number and a truncated fragment cannot be trusted: their events are dropped; a skipped ADC,
+        // a dead APV or a missing ADC lose their own data and the rest of the event survives.
+        Assert.Equal(1, p.GetDropped(DropReason.EventNumberMismatch));
+        Assert.Equal(1, p.GetDropped(DropReason.DecodeError));
+        Assert.Equal(198, p.EventsBuilt);
+        var t = result.Trackers!;
+        Assert.Equal(2, t.Rejected);
+        Assert.Equal(1, t.Problems[FormatProblemKind.ApvWrongEvent]);
+        Assert.Equal(1, t.Problems[FormatProblemKind.ApvDataSkipped]);
+        Assert.Equal(5, t.Problems[FormatProblemKind.ApvHeaderSampleError]);
+        Assert.Equal(3, t.Problems[FormatProblemKind.ApvMissingAdc]);
+        Assert.Contains(t.ProblemLocations, l => l.Contains("source 622", StringComparison.Ordinal) && l.Contains("ApvMissingAdc", StringComparison.Ordinal));
+        // The planes of the healthy APVs keep their efficiency; MM3 (ADC 0 chip 2) lost 5 events of data only.
+        Assert.All(result.Trackers!.Planes, plane => Assert.True(plane.Efficiency >= 0.95, $"{plane.Plane}: {plane.Efficiency}"));
     }
 }
