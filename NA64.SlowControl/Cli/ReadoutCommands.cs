@@ -125,7 +125,19 @@ internal static class ReadoutCommands
     internal static string LiveLine(RunView r) => string.Create(CultureInfo.InvariantCulture,
         $"  {r.Type} run{(r.Number is { } n ? $" {n}" : "")} {r.Status}: {r.EventsIn} in, {r.EventsBuilt} built, {r.Dropped} dropped; {r.EventsPerSecond:0} events/s, {r.MegabytesInPerSecond:0.0} MB/s in")
         + (r.PushWaitingSeconds is { } waiting ? string.Create(CultureInfo.InvariantCulture, $"; push WAITING for an event builder for {waiting:0.0} s") : "")
-        + (r.PushDroppedEvents > 0 ? string.Create(CultureInfo.InvariantCulture, $"; push dropped {r.PushDroppedEvents} events") : "");
+        + (r.PushDroppedEvents > 0 ? string.Create(CultureInfo.InvariantCulture, $"; push dropped {r.PushDroppedEvents} events") : "")
+        + TrackerLine(r.Trackers);
+
+    /// <summary>The trackers in one clause of the live line: the worst plane's efficiency and resolution, and the ghosts.</summary>
+    private static string TrackerLine(IReadOnlyList<Readout.TrackerPlaneResult>? planes)
+    {
+        if (planes is null || planes.Count == 0 || planes.All(p => p.Efficiency is null))
+            return "";
+        var worst = planes.Where(p => p.Efficiency is not null).MinBy(p => p.Efficiency)!;
+        var widest = planes.Where(p => p.ResolutionUm is not null).MaxBy(p => p.ResolutionUm);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"; trackers: lowest efficiency {worst.Efficiency * 100:0.0} % ({worst.Plane}), widest resolution {widest?.ResolutionUm:0} um ({widest?.Plane}), {planes.Average(p => p.GhostRate):0.00} ghosts/plane/event");
+    }
 
     internal static void PrintEnd(RunView r)
     {

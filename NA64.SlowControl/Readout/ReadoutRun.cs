@@ -177,6 +177,9 @@ public sealed class ReadoutRun : IAsyncDisposable
     /// <summary>Live counters of the push to event builders of the run going on (waiting now, drops), null without one.</summary>
     public NetMqSinkCounters? PushCounters => _pusher?.Counters;
 
+    /// <summary>The trackers' monitor of the physics run going on (live per-plane statistics), null between runs.</summary>
+    public TrackerMonitor? TrackerMonitor { get; private set; }
+
     /// <summary>The data directory: registry, <c>runs/</c>, <c>pedestals/</c>.</summary>
     public string DataDirectory { get; }
 
@@ -596,6 +599,7 @@ public sealed class ReadoutRun : IAsyncDisposable
                 gesica is null ? null : (spill, ev, into) => gesica.TryGetTruth(spill, ev, into), ApvOptions);
             apvStage.Accepted = trackerMonitor.Offer;
             trackerMonitor.Start();
+            TrackerMonitor = trackerMonitor;
         }
 
         var stages = new SourceStages(apvStage is null ? [stage] : [stage, apvStage]);
@@ -665,6 +669,7 @@ public sealed class ReadoutRun : IAsyncDisposable
             // Not a stop and not a write error (those end the pipeline normally): the run failed; keep its record and files.
             if (trackerMonitor is not null)
                 await trackerMonitor.CompleteAsync().ConfigureAwait(false);
+            TrackerMonitor = null;
             var failure = e is OperationCanceledException && ct.IsCancellationRequested ? RunStatus.Stopped : RunStatus.Failed;
             await EndRunAsync(started, failure, failure == RunStatus.Stopped ? "operator stop" : e.Message, receiver.Triggers, 0, [], null)
                 .ConfigureAwait(false);
@@ -673,6 +678,7 @@ public sealed class ReadoutRun : IAsyncDisposable
 
         if (trackerMonitor is not null)
             await trackerMonitor.CompleteAsync().ConfigureAwait(false);
+        TrackerMonitor = null;
         var fileSink = summary.Sinks[0];
         var (status, reason) = file.Fault is { } fault ? (RunStatus.Failed, "write error on the DATE file: " + fault)
             : ct.IsCancellationRequested ? (RunStatus.Stopped, "operator stop")

@@ -41,6 +41,9 @@ public sealed record RunView(
 
     /// <summary>Events the push dropped so far (no room within its timeout).</summary>
     public long PushDroppedEvents { get; init; }
+
+    /// <summary>The tracker planes so far (hits, clusters, efficiency, resolution, ghosts), null without trackers.</summary>
+    public IReadOnlyList<Readout.TrackerPlaneResult>? Trackers { get; init; }
 }
 
 /// <summary>
@@ -259,6 +262,7 @@ public sealed class RunManager : IAsyncDisposable
                 }, ct).ConfigureAwait(false);
                 active.Number = result.RunNumber;
                 active.Take(result.Pipeline);
+                active.Trackers = result.Trackers?.Planes;
                 active.Status = RunRegistry.Name(result.Status);
                 active.Reason = result.Reason;
                 active.DataFile = result.DataFile;
@@ -314,6 +318,7 @@ public sealed class RunManager : IAsyncDisposable
         public void Report(RunSummary value)
         {
             active.Take(value);
+            active.Trackers = run.TrackerMonitor?.Planes();
             if (run.PushCounters is { } push)
             {
                 active.PushWaiting = push.Waiting ? push.WaitingFor.TotalSeconds : null;
@@ -345,6 +350,7 @@ public sealed class RunManager : IAsyncDisposable
         public double? PushWaiting;
         public long PushDropped;
         public string? Summary;
+        public IReadOnlyList<Readout.TrackerPlaneResult>? Trackers;
 
         public void Take(RunSummary s)
         {
@@ -360,6 +366,7 @@ public sealed class RunManager : IAsyncDisposable
         {
             PushWaitingSeconds = PushWaiting,
             PushDroppedEvents = PushDropped,
+            Trackers = Trackers,
         };
     }
 }

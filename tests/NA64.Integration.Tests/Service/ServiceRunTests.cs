@@ -340,6 +340,11 @@ public sealed class ServiceTrackerRunTests
             double resolution = double.Parse(cells[5], System.Globalization.CultureInfo.InvariantCulture);
             Assert.True(efficiency >= 97 && resolution < 100, row);
         }
+
+        // The API's run view carries the planes too (what the live stream and a web panel show).
+        using var http = new HttpClient { BaseAddress = rig.Address };
+        var runs = await http.GetStringAsync(new Uri("/api/runs/last", UriKind.Relative));
+        Assert.Contains("\"plane\":\"GM1Y\"", runs, StringComparison.Ordinal);
     }
 
     [Fact]
