@@ -129,46 +129,10 @@ public static class ApvDecoder
     private static void Problem(ApvEventData output, FormatProblemKind kind, long byteOffset, int word, int src, int adc, int chip, string message) =>
         output.AddProblem(new FormatProblem(kind, byteOffset, src, message), new ApvProblemLocation(word, adc, chip));
 
-    private static void CheckHeaderFlags(in SlinkHeader h, ApvEventData output, long baseOffset)
-    {
-        long w0 = baseOffset;
-        long w2 = baseOffset + 8;
-        int src = h.SourceId;
-        if (h.Error)
-        {
-            Problem(output, FormatProblemKind.SlinkErrorFlag, w0, 0, src, -1, -1, "S-Link error flag (w0 bit 31) is set; data kept");
-        }
-
-        if (h.ErrorsCounter != 0)
-        {
-            Problem(output, FormatProblemKind.SlinkErrorsCounter, w2, 2, src, -1, -1,
-                string.Create(CultureInfo.InvariantCulture, $"S-Link errors_counter = {h.ErrorsCounter}, expected 0; data kept"));
-        }
-
-        if ((h.TcsError & SlinkHeader.TcsNoError) == 0)
-        {
-            Problem(output, FormatProblemKind.TcsEccError, w2, 2, src, -1, -1,
-                string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{h.TcsError:X2} has bit 3 (0x08) clear: TCS ECC error"));
-        }
-
-        if ((h.TcsError & SlinkHeader.TcsFifoErrorBit) != 0)
-        {
-            Problem(output, FormatProblemKind.TcsFifoError, w2, 2, src, -1, -1,
-                string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{h.TcsError:X2} has bit 0 (0x01) set: TCS FIFO error"));
-        }
-
-        if ((h.TcsError & SlinkHeader.TcsSyncErrorBit) != 0)
-        {
-            Problem(output, FormatProblemKind.TcsSyncError, w2, 2, src, -1, -1,
-                string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{h.TcsError:X2} has bit 6 (0x40) set: TCS synchronisation error"));
-        }
-
-        if ((h.TcsError & SlinkHeader.TcsUndefinedErrorMask) != 0)
-        {
-            Problem(output, FormatProblemKind.TcsUndefinedError, w2, 2, src, -1, -1,
-                string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{h.TcsError:X2} has bits of mask 0xB6 set: undefined TCS error"));
-        }
-    }
+    private static void CheckHeaderFlags(in SlinkHeader h, ApvEventData output, long baseOffset) =>
+        h.ReportFlagProblems((output, baseOffset, h.SourceId), static (s, kind, word, message) =>
+            Problem(s.output, kind, s.baseOffset + (4 * word), word, s.Item3, -1, -1,
+                kind is FormatProblemKind.SlinkErrorFlag or FormatProblemKind.SlinkErrorsCounter ? message + "; data kept" : message));
 
     /// <summary>Walks the ADC blocks of a payload; <paramref name="wordBase"/> is the payload's word offset in the caller's block. False = stopped early.</summary>
     private static bool Scan(ReadOnlySpan<uint> payload, int wordBase, int src, int slinkEventNumber, ApvEventData output, ApvDecoderOptions options, long baseOffset)

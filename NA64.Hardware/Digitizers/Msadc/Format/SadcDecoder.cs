@@ -114,45 +114,9 @@ public static class SadcDecoder
         return result;
     }
 
-    private static void CheckHeaderFlags(in SlinkHeader h, SadcEventData output, long baseOffset)
-    {
-        long w0 = baseOffset;
-        long w2 = baseOffset + 8;
-        if (h.Error)
-        {
-            output.AddProblem(new FormatProblem(FormatProblemKind.SlinkErrorFlag, w0, h.SourceId, "S-Link error flag (w0 bit 31) is set"));
-        }
-
-        if (h.ErrorsCounter != 0)
-        {
-            output.AddProblem(new FormatProblem(FormatProblemKind.SlinkErrorsCounter, w2, h.SourceId,
-                string.Create(CultureInfo.InvariantCulture, $"S-Link errors_counter = {h.ErrorsCounter}, expected 0")));
-        }
-
-        if ((h.TcsError & SlinkHeader.TcsNoError) == 0)
-        {
-            output.AddProblem(new FormatProblem(FormatProblemKind.TcsEccError, w2, h.SourceId,
-                string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{h.TcsError:X2} has bit 3 (0x08) clear: TCS ECC error")));
-        }
-
-        if ((h.TcsError & SlinkHeader.TcsFifoErrorBit) != 0)
-        {
-            output.AddProblem(new FormatProblem(FormatProblemKind.TcsFifoError, w2, h.SourceId,
-                string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{h.TcsError:X2} has bit 0 (0x01) set: TCS FIFO error")));
-        }
-
-        if ((h.TcsError & SlinkHeader.TcsSyncErrorBit) != 0)
-        {
-            output.AddProblem(new FormatProblem(FormatProblemKind.TcsSyncError, w2, h.SourceId,
-                string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{h.TcsError:X2} has bit 6 (0x40) set: TCS synchronisation error")));
-        }
-
-        if ((h.TcsError & SlinkHeader.TcsUndefinedErrorMask) != 0)
-        {
-            output.AddProblem(new FormatProblem(FormatProblemKind.TcsUndefinedError, w2, h.SourceId,
-                string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{h.TcsError:X2} has bits of mask 0xB6 set: undefined TCS error")));
-        }
-    }
+    private static void CheckHeaderFlags(in SlinkHeader h, SadcEventData output, long baseOffset) =>
+        h.ReportFlagProblems((output, baseOffset, h.SourceId),
+            static (s, kind, word, message) => s.output.AddProblem(new FormatProblem(kind, s.baseOffset + (4 * word), s.Item3, message)));
 
     private static void ScanPayload(ReadOnlySpan<uint> words, in SlinkHeader header, SadcEventData output, long baseOffset)
     {

@@ -145,4 +145,27 @@ public readonly record struct SlinkHeader(
                 string.Create(CultureInfo.InvariantCulture, $"S-Link {field} = {value} refused: the field holds 0..{max}"));
         }
     }
+
+    /// <summary>
+    /// Reports what the header's flags say is wrong (data-formats §5.2, decoder-checks §2): the error flag (word 0),
+    /// the errors counter and the TCS error bits (word 2), each as (kind, header word, one-line message). Every decoder
+    /// of an S-Link source reports these the same way; <typeparamref name="TState"/> carries the decoder's own output so
+    /// that a static callback allocates nothing.
+    /// </summary>
+    public void ReportFlagProblems<TState>(TState state, Action<TState, FormatProblemKind, int, string> report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (Error)
+            report(state, FormatProblemKind.SlinkErrorFlag, 0, "S-Link error flag (w0 bit 31) is set");
+        if (ErrorsCounter != 0)
+            report(state, FormatProblemKind.SlinkErrorsCounter, 2, string.Create(CultureInfo.InvariantCulture, $"S-Link errors_counter = {ErrorsCounter}, expected 0"));
+        if ((TcsError & TcsNoError) == 0)
+            report(state, FormatProblemKind.TcsEccError, 2, string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{TcsError:X2} has bit 3 (0x08) clear: TCS ECC error"));
+        if ((TcsError & TcsFifoErrorBit) != 0)
+            report(state, FormatProblemKind.TcsFifoError, 2, string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{TcsError:X2} has bit 0 (0x01) set: TCS FIFO error"));
+        if ((TcsError & TcsSyncErrorBit) != 0)
+            report(state, FormatProblemKind.TcsSyncError, 2, string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{TcsError:X2} has bit 6 (0x40) set: TCS synchronisation error"));
+        if ((TcsError & TcsUndefinedErrorMask) != 0)
+            report(state, FormatProblemKind.TcsUndefinedError, 2, string.Create(CultureInfo.InvariantCulture, $"TCS_error = 0x{TcsError:X2} has bits of mask 0xB6 set: undefined TCS error"));
+    }
 }
