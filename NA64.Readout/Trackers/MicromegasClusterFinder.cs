@@ -375,9 +375,30 @@ public sealed class MicromegasClusterFinder
     private int RemoveContainedGhosts(int runs)
     {
         int removed = 0, cw = _channelWords;
+        // Channels in two or more candidates: a run with a channel outside them can never be contained (the surviving
+        // runs only shrink), and that is most runs, so the quadratic test runs for few.
+        ulong[] multi = _multiRunChannels, seen = _seenRunChannels;
+        for (int w = 0; w < cw; w++)
+        {
+            multi[w] = 0;
+            seen[w] = 0;
+        }
+        for (int r = 0; r < runs; r++)
+        {
+            ulong alive = 0UL - (_runAlive[r] ? 1UL : 0UL);
+            for (int w = 0; w < cw; w++)
+            {
+                ulong channels = _runChannels[r * cw + w] & alive;
+                multi[w] |= seen[w] & channels;
+                seen[w] |= channels;
+            }
+        }
         for (int a = 0; a < runs; a++)
         {
             if (!_runAlive[a]) continue;
+            bool candidate = true;
+            for (int w = 0; w < cw; w++) candidate &= (_runChannels[a * cw + w] & ~multi[w]) == 0;
+            if (!candidate) continue;
             int count = _runCount[a];
             bool contained = true;
             for (int w = 0; w < cw; w++)
