@@ -21,6 +21,13 @@ internal static class ClusterMath
             s2 += f2[s];
             n2 += noiseSquared[s];
         }
+        return Finish(first, count, charge, moment, s0, s1, s2, n2, geometry, flags);
+    }
+
+    /// <summary>The cluster from its sums over the strips (in increasing strip order): Σq, Σs·q, Σ of each frame, Σσ².</summary>
+    public static TrackerCluster Finish(int first, int count, double charge, double moment, double s0, double s1, double s2,
+        double n2, PlaneGeometry geometry, ClusterFlags flags)
+    {
         // A cluster whose strips all carry zero charge after sharing has no centroid; its geometric centre is the
         // only honest position.
         double position = charge > 0 ? moment / charge : first + (count - 1) / 2.0;
