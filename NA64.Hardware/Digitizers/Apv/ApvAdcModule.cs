@@ -30,13 +30,8 @@ public sealed class ApvAdcModule : IApvAdc
     private readonly IDatagramChannel _channel;
     private readonly ApvAdcModuleOptions _options;
     private readonly TimeProvider _time;
+    private readonly RegisterLink _link;
     private readonly ILogger _log;
-    private readonly SemaphoreSlim _oneInFlight = new(1, 1);
-    private readonly byte[] _request = new byte[MsadcProtocol.FrameLength];
-    private readonly byte[] _reply = new byte[512];
-    private uint _sequence;
-    private long _strayReplies;
-    private long _retries;
 
     public ApvAdcModule(IDatagramChannel channel, ApvAdcModuleOptions options, TimeProvider? time = null, ILogger? log = null)
     {
@@ -50,6 +45,7 @@ public sealed class ApvAdcModule : IApvAdc
         _options = options;
         _time = time ?? TimeProvider.System;
         _log = (log ?? Serilog.Core.Logger.None).ForContext("Module", options.Name);
+        _link = new RegisterLink(channel, options.Name, "APV-ADC", options.ReplyTimeout, options.Retries, _time, _log, ApvAdcRegisters.NameOf, matchRegister: true);
     }
 
     public string Name => _options.Name;
@@ -57,10 +53,10 @@ public sealed class ApvAdcModule : IApvAdc
     public int AdcId => _options.AdcId;
 
     /// <summary>Replies dropped because they were malformed or their sequence number, opcode or shape did not match.</summary>
-    public long StrayReplies => Interlocked.Read(ref _strayReplies);
+    public long StrayReplies => _link.StrayReplies;
 
     /// <summary>Requests sent again because no reply came within the timeout.</summary>
-    public long Retries => Interlocked.Read(ref _retries);
+    public long Retries => _link.Retries;
 
     /// <summary>
     /// Refuses a configuration outside the register limits, naming module (and APV channel), field, value and limit.
@@ -261,103 +257,10 @@ public sealed class ApvAdcModule : IApvAdc
         _log.Information("APV-ADC {Module} {Command} accepted", Name, opcode);
     }
 
-    private async Task<MsadcFrame> TransactAsync(MsadcOpcode opcode, ushort address, uint value, CancellationToken cancellationToken)
-    {
-        await _oneInFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            for (int attempt = 0; ; attempt++)
-            {
-                var request = new MsadcFrame(opcode, false, ++_sequence, address, MsadcReplyStatus.Ok, value);
-                MsadcProtocol.Write(request, _request);
-                var reply = await SendAndAwaitAsync(request, cancellationToken).ConfigureAwait(false);
-                if (reply is { } r)
-                {
-                    if (r.Status == MsadcReplyStatus.WrongState && attempt > 0 && opcode is MsadcOpcode.Arm or MsadcOpcode.Start
-                        && await AlreadyInAsync(opcode == MsadcOpcode.Arm ? MsadcRunState.Armed : MsadcRunState.Running, cancellationToken).ConfigureAwait(false) is { } done)
-                        return done;
-                    if (r.Status != MsadcReplyStatus.Ok)
-                        throw Reply(string.Create(CultureInfo.InvariantCulture,
-                            $"{Name}: {opcode} {ApvAdcRegisters.NameOf(address)} refused by the module: {r.Status}"), r, request.ToString());
-                    return r;
-                }
-                if (attempt >= _options.Retries)
-                    throw new DeviceTimeoutException(_channel.Address, request.ToString(), _options.ReplyTimeout);
-                Interlocked.Increment(ref _retries);
-                _log.Warning("APV-ADC {Module} no reply to {Opcode} {Register} seq {Sequence} within {TimeoutMs} ms, retry {Attempt}",
-                    Name, opcode, ApvAdcRegisters.NameOf(address), request.Sequence, _options.ReplyTimeout.TotalMilliseconds, attempt + 1);
-            }
-        }
-        finally
-        {
-            _oneInFlight.Release();
-        }
-    }
+    private Task<MsadcFrame> TransactAsync(MsadcOpcode opcode, ushort address, uint value, CancellationToken cancellationToken) =>
+        _link.TransactAsync(opcode, address, value, cancellationToken);
 
-    /// <summary>
-    /// ARM and START are not idempotent: when an earlier attempt was executed and only its reply was lost, the retry is
-    /// refused with WrongState. A STATUS then tells whether the module already is where the command wanted it.
-    /// </summary>
-    private async Task<MsadcFrame?> AlreadyInAsync(MsadcRunState wanted, CancellationToken cancellationToken)
-    {
-        var request = new MsadcFrame(MsadcOpcode.Status, false, ++_sequence, 0, MsadcReplyStatus.Ok, 0);
-        MsadcProtocol.Write(request, _request);
-        var status = await SendAndAwaitAsync(request, cancellationToken).ConfigureAwait(false);
-        if (status is not { Status: MsadcReplyStatus.Ok } s || s.Value != (uint)wanted)
-            return null;
-        _log.Warning("APV-ADC {Module} retried command refused as WrongState but the module is {State}: the first attempt's reply was lost",
-            Name, wanted);
-        return s;
-    }
-
-    /// <summary>Sends the request in <see cref="_request"/> and returns its reply, or null when the timeout passed.</summary>
-    private async Task<MsadcFrame?> SendAndAwaitAsync(MsadcFrame request, CancellationToken cancellationToken)
-    {
-        using var timeout = new CancellationTokenSource(_options.ReplyTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
-        {
-            await _channel.SendAsync(_request, linked.Token).ConfigureAwait(false);
-            while (true)
-            {
-                int length = await _channel.ReceiveAsync(_reply, linked.Token).ConfigureAwait(false);
-                MsadcFrame reply;
-                try
-                {
-                    reply = MsadcProtocol.Read(_reply.AsSpan(0, length));
-                }
-                catch (FrameFormatException ex)
-                {
-                    // A garbled reply carries no trustworthy sequence number: drop it, keep waiting, let the timeout retry.
-                    Interlocked.Increment(ref _strayReplies);
-                    _log.Warning("APV-ADC {Module} dropped malformed reply {Raw}: {Reason}",
-                        Name, MsadcProtocol.Hex(_reply.AsSpan(0, length)), ex.Message);
-                    continue;
-                }
-                if (!reply.IsReply || reply.Sequence != request.Sequence || reply.Opcode != request.Opcode
-                    || (request.Opcode is MsadcOpcode.Read or MsadcOpcode.Write && reply.Register != request.Register))
-                {
-                    // A late reply to an earlier attempt, or a datagram that is not ours: count it and keep waiting.
-                    Interlocked.Increment(ref _strayReplies);
-                    _log.Warning("APV-ADC {Module} dropped stray {Reply} while waiting for seq {Sequence}",
-                        Name, reply.ToString(), request.Sequence);
-                    continue;
-                }
-                return reply;
-            }
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
-        catch (SocketException ex)
-        {
-            throw new TransportDisconnectedException(_channel.Address, ex);
-        }
-    }
-
-    private static DeviceReplyException Reply(string message, MsadcFrame reply, string request) =>
-        new(message, request, MsadcProtocol.Hex(MsadcProtocol.ToBytes(reply)));
+    private static DeviceReplyException Reply(string message, MsadcFrame reply, string request) => RegisterLink.Reply(message, reply, request);
 
     private static void CheckMode(string module, ApvAdcMode mode)
     {

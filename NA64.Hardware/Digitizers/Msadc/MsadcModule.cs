@@ -28,12 +28,8 @@ public sealed class MsadcModule : IDigitizer
     private readonly IDatagramChannel _channel;
     private readonly MsadcModuleOptions _options;
     private readonly TimeProvider _time;
+    private readonly RegisterLink _link;
     private readonly ILogger _log;
-    private readonly SemaphoreSlim _oneInFlight = new(1, 1);
-    private readonly byte[] _request = new byte[MsadcProtocol.FrameLength];
-    private readonly byte[] _reply = new byte[512];
-    private uint _sequence;
-    private long _strayReplies;
 
     public MsadcModule(IDatagramChannel channel, MsadcModuleOptions options, TimeProvider? time = null, ILogger? log = null)
     {
@@ -46,6 +42,7 @@ public sealed class MsadcModule : IDigitizer
         _options = options;
         _time = time ?? TimeProvider.System;
         _log = (log ?? Serilog.Core.Logger.None).ForContext("Module", options.Name);
+        _link = new RegisterLink(channel, options.Name, "MSADC", options.ReplyTimeout, options.Retries, _time, _log, MsadcRegisters.NameOf, matchRegister: false);
     }
 
     public string Name => _options.Name;
@@ -53,7 +50,7 @@ public sealed class MsadcModule : IDigitizer
     public int Port => _options.Port;
 
     /// <summary>Replies dropped because their sequence number, opcode or shape did not match the request in flight.</summary>
-    public long StrayReplies => Interlocked.Read(ref _strayReplies);
+    public long StrayReplies => _link.StrayReplies;
 
     /// <summary>
     /// Refuses a configuration outside the register limits, naming module, field, value and limit. Called before any byte
@@ -177,101 +174,10 @@ public sealed class MsadcModule : IDigitizer
         _log.Information("MSADC {Module} {Command} accepted", Name, opcode);
     }
 
-    private async Task<MsadcFrame> TransactAsync(MsadcOpcode opcode, ushort address, uint value, CancellationToken cancellationToken)
-    {
-        await _oneInFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            for (int attempt = 0; ; attempt++)
-            {
-                var request = new MsadcFrame(opcode, false, ++_sequence, address, MsadcReplyStatus.Ok, value);
-                MsadcProtocol.Write(request, _request);
-                var reply = await SendAndAwaitAsync(request, cancellationToken).ConfigureAwait(false);
-                if (reply is { } r)
-                {
-                    if (r.Status == MsadcReplyStatus.WrongState && attempt > 0 && opcode is MsadcOpcode.Arm or MsadcOpcode.Start
-                        && await AlreadyInAsync(opcode == MsadcOpcode.Arm ? MsadcRunState.Armed : MsadcRunState.Running, cancellationToken).ConfigureAwait(false) is { } done)
-                        return done;
-                    if (r.Status != MsadcReplyStatus.Ok)
-                        throw Reply(string.Create(CultureInfo.InvariantCulture,
-                            $"{Name}: {opcode} {MsadcRegisters.NameOf(address)} refused by the module: {r.Status}"), r, request.ToString());
-                    return r;
-                }
-                if (attempt >= _options.Retries)
-                    throw new DeviceTimeoutException(_channel.Address, request.ToString(), _options.ReplyTimeout);
-                _log.Warning("MSADC {Module} no reply to {Opcode} seq {Sequence} within {TimeoutMs} ms, retry {Attempt}",
-                    Name, opcode, request.Sequence, _options.ReplyTimeout.TotalMilliseconds, attempt + 1);
-            }
-        }
-        finally
-        {
-            _oneInFlight.Release();
-        }
-    }
+    private Task<MsadcFrame> TransactAsync(MsadcOpcode opcode, ushort address, uint value, CancellationToken cancellationToken) =>
+        _link.TransactAsync(opcode, address, value, cancellationToken);
 
-    /// <summary>
-    /// ARM and START are not idempotent: when an earlier attempt was executed and only its reply was lost, the retry is
-    /// refused with WrongState. A STATUS then tells whether the module already is where the command wanted it (the
-    /// command succeeded: its STATUS reply is returned) or not (null: the refusal stands).
-    /// </summary>
-    private async Task<MsadcFrame?> AlreadyInAsync(MsadcRunState wanted, CancellationToken cancellationToken)
-    {
-        var request = new MsadcFrame(MsadcOpcode.Status, false, ++_sequence, 0, MsadcReplyStatus.Ok, 0);
-        MsadcProtocol.Write(request, _request);
-        var status = await SendAndAwaitAsync(request, cancellationToken).ConfigureAwait(false);
-        if (status is not { Status: MsadcReplyStatus.Ok } s || s.Value != (uint)wanted)
-            return null;
-        _log.Warning("MSADC {Module} retried command refused as WrongState but the module is {State}: the first attempt's reply was lost",
-            Name, wanted);
-        return s;
-    }
-
-    /// <summary>Sends the request in <see cref="_request"/> and returns its reply, or null when the timeout passed.</summary>
-    private async Task<MsadcFrame?> SendAndAwaitAsync(MsadcFrame request, CancellationToken cancellationToken)
-    {
-        using var timeout = new CancellationTokenSource(_options.ReplyTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
-        {
-            await _channel.SendAsync(_request, linked.Token).ConfigureAwait(false);
-            while (true)
-            {
-                int length = await _channel.ReceiveAsync(_reply, linked.Token).ConfigureAwait(false);
-                MsadcFrame reply;
-                try
-                {
-                    reply = MsadcProtocol.Read(_reply.AsSpan(0, length));
-                }
-                catch (FrameFormatException ex)
-                {
-                    Interlocked.Increment(ref _strayReplies);
-                    _log.Warning("MSADC {Module} dropped malformed reply {Raw}: {Reason}",
-                        Name, MsadcProtocol.Hex(_reply.AsSpan(0, length)), ex.Message);
-                    continue;
-                }
-                if (!reply.IsReply || reply.Sequence != request.Sequence || reply.Opcode != request.Opcode)
-                {
-                    // A late reply to an earlier attempt, or a datagram that is not ours: count it and keep waiting.
-                    Interlocked.Increment(ref _strayReplies);
-                    _log.Warning("MSADC {Module} dropped stray {Reply} while waiting for seq {Sequence}",
-                        Name, reply.ToString(), request.Sequence);
-                    continue;
-                }
-                return reply;
-            }
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
-        catch (SocketException ex)
-        {
-            throw new TransportDisconnectedException(_channel.Address, ex);
-        }
-    }
-
-    private static DeviceReplyException Reply(string message, MsadcFrame reply, string request) =>
-        new(message, request, MsadcProtocol.Hex(MsadcProtocol.ToBytes(reply)));
+    private static DeviceReplyException Reply(string message, MsadcFrame reply, string request) => RegisterLink.Reply(message, reply, request);
 
     private static void CheckRange(string module, string field, int value, int minimum, int maximum)
     {
