@@ -149,73 +149,12 @@ public sealed class ApvAdcControlServer
     }
 
     /// <summary>Answers requests on a connected datagram channel until cancelled or the peer closes it.</summary>
-    public async Task ServeAsync(IDatagramChannel channel, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(channel);
-        var request = new byte[512];
-        var reply = new byte[MsadcProtocol.FrameLength];
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int length;
-            try
-            {
-                length = await channel.ReceiveAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ChannelClosedException)
-            {
-                _log.Information("APV-ADC sim {Module}: host closed {Address}", _device.Name, channel.Address);
-                return;
-            }
-            int replyLength = Handle(request.AsSpan(0, length), reply);
-            if (replyLength > 0)
-                await channel.SendAsync(reply.AsMemory(0, replyLength), cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task ServeAsync(IDatagramChannel channel, CancellationToken cancellationToken) =>
+        RegisterFrameServing.ServeAsync(channel, Handle,
+            () => _log.Information("APV-ADC sim {Module}: host closed {Address}", _device.Name, channel.Address), cancellationToken);
 
     /// <summary>Binds a UDP socket (port 0 = any free port) and answers whoever sends to it, until cancelled.</summary>
-    public UdpControlEndpoint ListenUdp(IPEndPoint local) => new(this, local);
-
-    /// <summary>A bound UDP socket serving this simulator; dispose to close it.</summary>
-    public sealed class UdpControlEndpoint : IDisposable
-    {
-        private readonly ApvAdcControlServer _server;
-        private readonly Socket _socket;
-
-        internal UdpControlEndpoint(ApvAdcControlServer server, IPEndPoint local)
-        {
-            _server = server;
-            _socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            try
-            {
-                _socket.Bind(local);
-            }
-            catch
-            {
-                // Not bound: the socket is closed here and the caller sees why.
-                _socket.Dispose();
-                throw;
-            }
-        }
-
-        public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
-
-        public async Task RunAsync(CancellationToken cancellationToken)
-        {
-            var request = new byte[512];
-            var reply = new byte[MsadcProtocol.FrameLength];
-            EndPoint any = new IPEndPoint(LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                var received = await _socket.ReceiveFromAsync(request, SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
-                int replyLength = _server.Handle(request.AsSpan(0, received.ReceivedBytes), reply);
-                if (replyLength > 0)
-                    await _socket.SendToAsync(reply.AsMemory(0, replyLength), SocketFlags.None, received.RemoteEndPoint, cancellationToken)
-                        .ConfigureAwait(false);
-            }
-        }
-
-        public void Dispose() => _socket.Dispose();
-    }
+    public UdpRegisterEndpoint ListenUdp(IPEndPoint local) => new(Handle, local);
 
     /// <summary>Takes one from a fault counter if any is left (several tasks may race for the last one).</summary>
     private static bool TakeOne(ref int counter)

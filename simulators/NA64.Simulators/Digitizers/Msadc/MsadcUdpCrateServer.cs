@@ -19,7 +19,7 @@ public sealed record SimulatedMsadcModule(string Name, int SourceId, int Port, i
 public sealed class MsadcUdpCrateServer : IAsyncDisposable
 {
     private readonly MsadcDevice[] _devices;
-    private readonly MsadcControlServer.UdpControlEndpoint[] _endpoints;
+    private readonly UdpRegisterEndpoint[] _endpoints;
     private readonly UdpDatagramChannel[] _data;
     private readonly ILogger _log;
     private readonly object _lock = new();
@@ -44,7 +44,7 @@ public sealed class MsadcUdpCrateServer : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(firstControlPort), firstControlPort, "control port must be 0 (any) or 1..65535");
         _log = log ?? Serilog.Core.Logger.None;
         _devices = [.. modules.Select(m => new MsadcDevice(m.Name, m.SourceId, m.Port))];
-        var endpoints = new List<MsadcControlServer.UdpControlEndpoint>();
+        var endpoints = new List<UdpRegisterEndpoint>();
         var data = new List<UdpDatagramChannel>();
         try
         {
@@ -162,7 +162,7 @@ public sealed class MsadcUdpCrateServer : IAsyncDisposable
             _log.Error(failure, "Simulated crate: the TCS start or stop before failed");
     }
 
-    private static async Task ServeAsync(MsadcControlServer.UdpControlEndpoint endpoint, CancellationToken ct)
+    private static async Task ServeAsync(UdpRegisterEndpoint endpoint, CancellationToken ct)
     {
         try
         {
