@@ -171,66 +171,10 @@ internal static class HvCommands
         }
     }
 
-    /// <summary>
-    /// Follows the live stream: on a terminal the table is redrawn at poll rate; into a pipe or a log, the table once and
-    /// then one line per channel whose state or readback changed.
-    /// </summary>
-    private static async Task<int> WatchAsync(ServiceClient client, List<HvChannelView> channels, CancellationToken ct)
-    {
-        var byName = channels.ToDictionary(c => c.Channel, StringComparer.Ordinal);
-        var order = channels.Select(c => c.Channel).ToList();
-        bool interactive = AnsiConsole.Profile.Capabilities.Interactive;
-        try
-        {
-            if (interactive)
-            {
-                await AnsiConsole.Live(StatusTable(channels)).StartAsync(async live =>
-                {
-                    await foreach (var view in ReadbacksAsync(client, byName, ct).ConfigureAwait(false))
-                        live.UpdateTarget(StatusTable(order.Select(n => byName[n]).ToList()));
-                }).ConfigureAwait(false);
-            }
-            else
-            {
-                AnsiConsole.Write(StatusTable(channels));
-                var last = channels.ToDictionary(c => c.Channel, Line, StringComparer.Ordinal);
-                await foreach (var view in ReadbacksAsync(client, byName, ct).ConfigureAwait(false))
-                {
-                    string line = Line(view);
-                    if (last[view.Channel] == line)
-                        continue;
-                    last[view.Channel] = line;
-                    AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{view.ReadbackTime:HH:mm:ss} {line}"));
-                }
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // Ctrl-C is how a watch ends.
-            return ExitCodes.Ok;
-        }
-
-        if (ct.IsCancellationRequested)
-            return ExitCodes.Ok;
-        AnsiConsole.MarkupLine("[red]The service closed the live stream.[/]");
-        return ExitCodes.Failed;
-
-        static string Line(HvChannelView c) => string.Create(CultureInfo.InvariantCulture,
-            $"{c.Channel} {c.State} VSET {c.VSet:0.0} VMON {c.VMon:0.0} V IMON {c.IMon:0.000} uA {c.Flags}").TrimEnd();
-    }
-
-    /// <summary>The readback events of the live stream for the channels of the table, each stored into it as it comes.</summary>
-    private static async IAsyncEnumerable<HvChannelView> ReadbacksAsync(ServiceClient client, Dictionary<string, HvChannelView> byName,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        await foreach (var (kind, data) in client.LiveAsync(ct).ConfigureAwait(false))
-        {
-            if (kind != "readback" || data.Deserialize<HvChannelView>(ServiceClient.Json) is not { } view || !byName.ContainsKey(view.Channel))
-                continue;
-            byName[view.Channel] = view;
-            yield return view;
-        }
-    }
+    /// <summary>Follows the live stream with the table (<see cref="LiveWatch"/>).</summary>
+    private static Task<int> WatchAsync(ServiceClient client, List<HvChannelView> items, CancellationToken ct) =>
+        LiveWatch.RunAsync(client, items, "readback", c => c.Channel, StatusTable, c => string.Create(CultureInfo.InvariantCulture,
+            $"{c.Channel} {c.State} VSET {c.VSet:0.0} VMON {c.VMon:0.0} V IMON {c.IMon:0.000} uA {c.Flags}").TrimEnd(), c => c.ReadbackTime, ct);
 
     private static string Label(string channel, double vmon, double target) =>
         string.Create(CultureInfo.InvariantCulture, $"{channel,-12} {vmon,7:0.0} -> {target:0.0} V");

@@ -157,62 +157,10 @@ internal static class MagnetCommands
         }
     }
 
-    /// <summary>Follows the live stream: redrawn on a terminal; into a pipe, the table once then one line per change.</summary>
-    private static async Task<int> WatchAsync(ServiceClient client, List<MagnetView> magnets, CancellationToken ct)
-    {
-        var byName = magnets.ToDictionary(m => m.Magnet, StringComparer.Ordinal);
-        var order = magnets.Select(m => m.Magnet).ToList();
-        var last = magnets.ToDictionary(m => m.Magnet, Line, StringComparer.Ordinal);
-        bool interactive = AnsiConsole.Profile.Capabilities.Interactive;
-        try
-        {
-            if (interactive)
-            {
-                await AnsiConsole.Live(StatusTable(magnets)).StartAsync(async live =>
-                {
-                    await foreach (var view in ReadbacksAsync(client, byName, ct).ConfigureAwait(false))
-                        live.UpdateTarget(StatusTable(order.Select(n => byName[n]).ToList()));
-                }).ConfigureAwait(false);
-            }
-            else
-            {
-                AnsiConsole.Write(StatusTable(magnets));
-                await foreach (var view in ReadbacksAsync(client, byName, ct).ConfigureAwait(false))
-                {
-                    string line = Line(view);
-                    if (last[view.Magnet] == line)
-                        continue;
-                    last[view.Magnet] = line;
-                    AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{view.ReadbackTime:HH:mm:ss} {line}"));
-                }
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // Ctrl-C is how a watch ends.
-            return ExitCodes.Ok;
-        }
-
-        if (ct.IsCancellationRequested)
-            return ExitCodes.Ok;
-        AnsiConsole.MarkupLine("[red]The service closed the live stream.[/]");
-        return ExitCodes.Failed;
-
-        static string Line(MagnetView m) => string.Create(CultureInfo.InvariantCulture,
-            $"{m.Magnet} {m.State} {m.Amps:0.0} A -> {m.TargetAmps:0.0} A {m.FieldTeslaMetres:0.000} Tm {m.Conditions}").TrimEnd();
-    }
-
-    private static async IAsyncEnumerable<MagnetView> ReadbacksAsync(ServiceClient client, Dictionary<string, MagnetView> byName,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        await foreach (var (kind, data) in client.LiveAsync(ct).ConfigureAwait(false))
-        {
-            if (kind != "magnet" || data.Deserialize<MagnetView>(ServiceClient.Json) is not { } view || !byName.ContainsKey(view.Magnet))
-                continue;
-            byName[view.Magnet] = view;
-            yield return view;
-        }
-    }
+    /// <summary>Follows the live stream with the table (<see cref="LiveWatch"/>).</summary>
+    private static Task<int> WatchAsync(ServiceClient client, List<MagnetView> items, CancellationToken ct) =>
+        LiveWatch.RunAsync(client, items, "magnet", m => m.Magnet, StatusTable, m => string.Create(CultureInfo.InvariantCulture,
+            $"{m.Magnet} {m.State} {m.Amps:0.0} A -> {m.TargetAmps:0.0} A {m.FieldTeslaMetres:0.000} Tm {m.Conditions}").TrimEnd(), m => m.ReadbackTime, ct);
 
     private static string Label(MagnetView m) =>
         string.Create(CultureInfo.InvariantCulture, $"{m.Magnet,-10} {m.Amps ?? 0,8:0.0} -> {m.TargetAmps:0.0} A {m.State}");
