@@ -152,28 +152,15 @@ public sealed class ApvAdcDevice : IApvAdc
         MsadcRunState state;
         lock (_lock)
         {
-            switch (opcode)
-            {
-                case MsadcOpcode.Arm when _state == MsadcRunState.Idle:
-                    _state = MsadcRunState.Armed;
-                    status = MsadcReplyStatus.Ok;
-                    break;
-                case MsadcOpcode.Start when _state == MsadcRunState.Armed:
-                    _state = MsadcRunState.Running;
-                    _triggers = 0;
-                    status = MsadcReplyStatus.Ok;
-                    break;
-                case MsadcOpcode.Stop:
-                    _state = MsadcRunState.Idle;
-                    status = MsadcReplyStatus.Ok;
-                    break;
-                case MsadcOpcode.Arm or MsadcOpcode.Start:
-                    return MsadcReplyStatus.WrongState;
-                default:
-                    return MsadcReplyStatus.UnknownOpcode;
-            }
-            state = _state;
+            (status, state) = ModuleRunState.Apply(_state, opcode);
+            if (status != MsadcReplyStatus.Ok)
+                return status;
+            // A run starts counting its triggers from zero.
+            if (opcode == MsadcOpcode.Start)
+                _triggers = 0;
+            _state = state;
         }
+
         StateChanged?.Invoke(this, state);
         return status;
     }
