@@ -201,6 +201,9 @@ public sealed class TrackerReconstruction
     public ReadOnlySpan<TrackerCluster> Clusters(int plane) => _planes[plane].ClusterBuffer.AsSpan(0, _planes[plane].ClusterCount);
 
     /// <summary>Channel hits of a plane in the last event (after ZS, before clustering).</summary>
+    /// <summary>The noise σ of every channel of a plane (ADC counts; from the pedestal table or the nominal σ).</summary>
+    public ReadOnlySpan<float> PlaneSigma(int plane) => _planes[plane].Sigma;
+
     public ReadOnlySpan<TrackerChannelHit> ChannelHits(int plane) => _planes[plane].Hits.AsSpan(0, _planes[plane].HitCount);
 
     /// <summary>Counts of the last event.</summary>

@@ -15,13 +15,16 @@ public interface IQuickBenchmark
 public readonly record struct QuickTiming(double WallSeconds, double CpuSeconds);
 
 /// <summary>
-/// Stopwatch timing for --quick mode: one warm-up call, then enough repetitions per run to last about
+/// Stopwatch timing for --quick mode: a warm-up of <see cref="WarmUpTime"/>, then enough repetitions per run to last about
 /// <see cref="RunTime"/>, <see cref="Runs"/> runs, median time per operation.
 /// </summary>
 public sealed class QuickRunner
 {
     public TimeSpan RunTime { get; init; } = TimeSpan.FromMilliseconds(40);
     public int Runs { get; init; } = 7;
+
+    /// <summary>How long the operations run before anything is measured (JIT tiering, page faults, caches).</summary>
+    public TimeSpan WarmUpTime { get; init; } = TimeSpan.FromMilliseconds(600);
     public TextWriter Out { get; init; } = Console.Out;
 
     /// <summary>Median time per call of each operation. Runs are interleaved (round r times every
@@ -34,9 +37,18 @@ public sealed class QuickRunner
         long sink = 0;
         var reps = new int[operations.Length];
         var sw = new Stopwatch();
+        // Warm-up: the operations in turn for WarmUpTime. One call is not enough: the JIT's tiers (quick code, then
+        // instrumented, then optimized with the profile) are compiled in the background after call counts and a
+        // delay, and on a loaded machine that took longer than a 40 ms run; measured too early, the instrumented
+        // code of a hot method (the cluster finder) showed up in the profile and cost half the rate.
+        var warmUp = Stopwatch.StartNew();
+        do
+        {
+            foreach (var operation in operations) sink += operation();
+        }
+        while (warmUp.Elapsed < WarmUpTime);
         for (int o = 0; o < operations.Length; o++)
         {
-            sink += operations[o](); // warm-up: JIT and page faults out of the way
             sw.Restart();
             sink += operations[o]();
             double single = Math.Max(sw.Elapsed.TotalSeconds, 1e-7);

@@ -28,6 +28,10 @@ public class TrackerChainBenchmark : IQuickBenchmark
     private const int Seed = 20261203;
 
     private ApvEventData[] _decoded = [];
+    // The finders' input of every event (kept channels per plane) and the planes' finders, for the demux+clusters row.
+    private TrackerChannelHit[][][] _planeHits = [];
+    private MicromegasClusterFinder[] _finders = [];
+    private float[][] _planeSigma = [];
     private byte[][] _latchAll = [];
     private byte[][] _sparse = [];
     private short[] _samples = [];
@@ -69,6 +73,8 @@ public class TrackerChainBenchmark : IQuickBenchmark
             pedestalRun.Add(new ApvBlock(block));
         }
         _reconstruction = new TrackerReconstruction(layout, pedestalRun.Build());
+        int planeCount = _reconstruction.PlaneCount;
+        _finders = [.. Enumerable.Range(0, planeCount).Select(p => new MicromegasClusterFinder(layout.Map, _reconstruction.Geometry(p), _reconstruction.Options.Micromegas))];
         _decoderOptions = new ApvDecoderOptions { ExpectedAdcIds = layout.AdcIds(Source) };
 
         var simulator = new TrackerSimulator(mmOnly, physics, stripToChannel, Seed);
@@ -77,6 +83,8 @@ public class TrackerChainBenchmark : IQuickBenchmark
         var buffer = new byte[64 * 1024];
         var hits = new ApvHit[ApvFacts.ChannelsPerApv];
         _decoded = new ApvEventData[Events];
+        _planeHits = new TrackerChannelHit[Events][][];
+        _planeSigma = [.. Enumerable.Range(0, planeCount).Select(p => _reconstruction.PlaneSigma(p).ToArray())];
         _latchAll = new byte[Events][];
         _sparse = new byte[Events][];
         _samples = new short[Events * Apvs * ApvLayout.SamplesPerApv];
@@ -88,10 +96,25 @@ public class TrackerChainBenchmark : IQuickBenchmark
             _sparse[e] = Write(ev, buffer, hits, sparse: true);
             _decoded[e] = new ApvEventData(Apvs, 256);
             ApvDecoder.Decode(_latchAll[e], _decoded[e], _decoderOptions);
+            _reconstruction.Process(_decoded[e], Source);
+            _planeHits[e] = [.. Enumerable.Range(0, planeCount).Select(p => _reconstruction.ChannelHits(p).ToArray())];
             for (int a = 0; a < Apvs; a++)
                 for (int i = 0; i < ApvLayout.SamplesPerApv; i++)
                     _samples[(e * Apvs + a) * ApvLayout.SamplesPerApv + i] = (short)ev.Apvs[a].Raw[i];
         }
+    }
+
+    /// <summary>Demultiplexing and clustering only: the finders of the 16 planes on the kept channels of each event.</summary>
+    [Benchmark]
+    public long FindClusters()
+    {
+        long clusters = 0;
+        for (int e = 0; e < Events; e++)
+        {
+            var planes = _planeHits[e];
+            for (int p = 0; p < planes.Length; p++) clusters += _finders[p].Find(planes[p], _planeSigma[p]).Length;
+        }
+        return clusters;
     }
 
     /// <summary>One GeSiCA fragment of a simulated event, latch-all or sparse (shared with the end-to-end benchmark).</summary>
@@ -171,8 +194,8 @@ public class TrackerChainBenchmark : IQuickBenchmark
         ReconstructLatchAll();
         var totals = _reconstruction.Totals;
         double sparseBytes = _sparse.Average(b => b.Length), latchBytes = _latchAll.Average(b => b.Length);
-        var t = runner.Measure(Copy, ReconstructLatchAll, DecodeAndReconstructLatchAll, DecodeAndReconstructSparse);
-        string[] names = ["memory copy (Span.CopyTo)", "latch-all: ped+CM+ZS+demux+clusters", "latch-all: decode + the above", "sparse: decode + demux + clusters"];
+        var t = runner.Measure(Copy, ReconstructLatchAll, DecodeAndReconstructLatchAll, DecodeAndReconstructSparse, FindClusters);
+        string[] names = ["memory copy (Span.CopyTo)", "latch-all: ped+CM+ZS+demux+clusters", "latch-all: decode + the above", "sparse: decode + demux + clusters", "demux + clusters only (16 planes)"];
         long bytesPerEvent = Apvs * ApvLayout.SamplesPerApv * sizeof(short);
         runner.Line(string.Create(inv, $"-- Tracker chain, {Apvs} MM APVs per event ({bytesPerEvent} sample bytes; fragments {latchBytes:F0} B latch-all, {sparseBytes:F0} B sparse), {Events} simulated events, {totals.ChannelHits / (double)totals.Events:F1} kept channels and {totals.Clusters / (double)totals.Events:F1} clusters per event (thread CPU time)"));
         for (int i = 0; i < t.Length; i++)

@@ -267,6 +267,11 @@ public class MicromegasClusterFinderTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new MicromegasClusterFinder(MultiplexingMap.Na64, PlaneGeometry.Micromegas(),
             new MicromegasClusterOptions { MinStrips = 1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new MicromegasClusterFinder(MultiplexingMap.Na64, PlaneGeometry.Micromegas(), maskedChannels: [64]));
+        // A plane is half an APV: a map of 65 channels cannot be read, and the finder says so.
+        var wide = MultiplexingMap.FromStripChannels([.. Enumerable.Range(0, 130).Select(s => s % 65)], 65);
+        var w = Assert.Throws<ArgumentException>(() => new MicromegasClusterFinder(wide, new PlaneGeometry(130, 0.25)));
+        Assert.Contains("channels = 65", w.Message);
+        Assert.Contains("at most 64", w.Message);
 
         var hits = Strips(MultiplexingMap.Na64, (100, 300), (101, 100));
         var doubled = hits.Append(hits[0] with { A1 = 9999 }).ToArray();
