@@ -14,6 +14,7 @@ Type[] benchmarks =
     typeof(MagnetRampBenchmark),
     typeof(ApvProcessingBenchmark),
     typeof(TrackerChainBenchmark),
+    typeof(HistoryBenchmark),
 ];
 
 if (args.Contains("--quick"))
